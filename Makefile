@@ -1,0 +1,111 @@
+# esfm: SR-IOV Virtual Function manager for KVM hosts.
+#
+#   make              build esfm, esfm-hook (build/release/)
+#   make check        build with ASan+UBSan (build/check/) and run every test
+#   make e2e          run the nested SR-IOV + VFIO + libvirt test bed
+#   make bench        print speed and memory numbers
+#   make demo         run the demo
+#   make install      DESTDIR= PREFIX= (default /usr/local)
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+SBINDIR   ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec
+DATADIR   ?= $(PREFIX)/share
+MANDIR    ?= $(DATADIR)/man
+SYSCONFDIR ?= /etc
+
+CC        ?= cc
+PKGS      := libvirt libvirt-qemu libxml-2.0
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS  := $(shell pkg-config --libs $(PKGS))
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wmissing-prototypes \
+             -Wstrict-prototypes -Wpointer-arith -Wvla
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g $(WARN) -DESFM_VERSION='"$(VERSION)"' \
+             -DESFM_DATADIR='"$(DATADIR)/esfm"' -DESFM_SYSCONFDIR='"$(SYSCONFDIR)/esfm"' \
+             -Isrc $(PKG_CFLAGS)
+
+ifeq ($(SANITIZE),1)
+BUILDDIR  ?= build/check
+OPT       := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+else
+BUILDDIR  ?= build/release
+OPT       := -O2
+endif
+
+ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
+ALL_LDFLAGS := $(OPT) $(LDFLAGS)
+
+LIB_SRCS  := $(filter-out src/esfm.c,$(wildcard src/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILDDIR)/%.o)
+LIB       := $(BUILDDIR)/libesfm.a
+
+ESFM      := $(BUILDDIR)/esfm
+HOOK      := $(BUILDDIR)/esfm-hook
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILDDIR)/%)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILDDIR)/%)
+SIM_SRCS  := $(wildcard tests/sim/*.c)
+SIM       := $(BUILDDIR)/tests/sim/esfm-sysfs-sim
+
+.PHONY: all tests check e2e bench demo install uninstall clean format
+
+all: $(ESFM) $(HOOK)
+
+$(BUILDDIR)/%.o: %.c $(wildcard src/*.h) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(ESFM): $(BUILDDIR)/src/esfm.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(HOOK): $(BUILDDIR)/hooks/esfm-hook.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILDDIR)/tests/unit/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -Itests/unit -o $@ $< $(LIB) \
+		$(PKG_LIBS) $(shell pkg-config --libs cmocka) $(ALL_LDFLAGS) $(UNIT_LDFLAGS_$*)
+
+$(BUILDDIR)/tests/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(ALL_LDFLAGS)
+
+$(SIM): $(SIM_SRCS) $(wildcard tests/sim/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags fuse3) -o $@ $(SIM_SRCS) \
+		$(shell pkg-config --libs fuse3) -lpthread $(ALL_LDFLAGS)
+
+tests: all $(UNIT_BINS) $(TOOL_BINS) $(if $(SIM_SRCS),$(SIM))
+
+check:
+	$(MAKE) SANITIZE=1 tests
+	tests/run-tests.sh build/check
+
+e2e:
+	$(MAKE) all
+	tests/e2e/run-e2e.sh
+
+bench:
+	$(MAKE) tests
+	tests/bench/run-bench.sh build/release
+
+demo:
+	tests/demo/run-demo.sh
+
+install: all
+	./install.sh --destdir "$(DESTDIR)" --prefix "$(PREFIX)" --builddir "$(BUILDDIR)" --files-only
+
+clean:
+	rm -rf build
+
+format:
+	clang-format -i $(wildcard src/*.c src/*.h hooks/*.c tests/unit/*.c tests/unit/*.h tests/sim/*.c tests/sim/*.h tests/tools/*.c)

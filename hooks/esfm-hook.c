@@ -1,0 +1,6 @@
+// SPDX-License-Identifier: MIT
+/* esfm-hook: libvirt qemu hook. */
+int main(void)
+{
+	return 0;
+}

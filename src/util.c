@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MIT
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+void esfm_freep(void *p)
+{
+	free(*(void **)p);
+}
+
+void esfm_closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+		close(*fd);
+		errno = saved;
+	}
+}
+
+int esfm_read_attr(const char *path, char *buf, size_t len, struct esfm_err *err)
+{
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return esfm_err_sys(err, errno, "cannot open %s", path);
+	do
+		n = read(fd, buf, len - 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return esfm_err_sys(err, errno, "cannot read %s", path);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return 0;
+}
+
+int esfm_read_attr_uint(const char *path, unsigned *out, struct esfm_err *err)
+{
+	char buf[64];
+	const char *s = buf;
+	bool hex = false;
+
+	if (esfm_read_attr(path, buf, sizeof(buf), err) < 0)
+		return -1;
+	if (!strncmp(buf, "0x", 2)) {
+		s += 2;
+		hex = true;
+	}
+	if (!esfm_parse_uint(s, UINT_MAX, hex, out))
+		return esfm_err_set(err, ESFM_ERR_FAILED, 0, "unexpected content '%s' in %s", buf,
+				    path);
+	return 0;
+}
+
+int esfm_write_attr(const char *path, const char *value, struct esfm_err *err)
+{
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(value);
+	ssize_t n;
+
+	esfm_info("write '%s' to %s", value, path);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return esfm_err_sys(err, errno, "cannot open %s for writing", path);
+	do
+		n = write(fd, value, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return esfm_err_sys(err, errno, "cannot write '%s' to %s", value, path);
+	if ((size_t)n != len)
+		return esfm_err_sys(err, EIO, "short write of '%s' to %s", value, path);
+	return 0;
+}
+
+int esfm_read_fd(int fd, size_t max, char **out, size_t *outlen, struct esfm_err *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t cap = 0, len = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 4096) {
+			size_t ncap = cap ? cap * 2 : 16384;
+			char *nbuf;
+
+			if (ncap > max + 1)
+				ncap = max + 1;
+			if (ncap <= len + 1)
+				return esfm_err_set(err, ESFM_ERR_CONFIG, EFBIG,
+						    "input larger than %zu bytes", max);
+			nbuf = realloc(buf, ncap);
+			if (!nbuf)
+				return esfm_err_sys(err, ENOMEM, "cannot allocate input buffer");
+			buf = nbuf;
+			cap = ncap;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return esfm_err_sys(err, errno, "cannot read input");
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (!buf) {
+		buf = malloc(1);
+		if (!buf)
+			return esfm_err_sys(err, ENOMEM, "cannot allocate input buffer");
+	}
+	buf[len] = '\0';
+	*out = esfm_steal_ptr(&buf);
+	if (outlen)
+		*outlen = len;
+	return 0;
+}
+
+int esfm_read_file(const char *path, size_t max, char **out, size_t *outlen, struct esfm_err *err)
+{
+	_cleanup_close_ int fd = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return esfm_err_set(err, errno == ENOENT ? ESFM_ERR_NOTFOUND : ESFM_ERR_FAILED,
+				    errno, "cannot open %s", path);
+	if (esfm_read_fd(fd, max, out, outlen, err) < 0)
+		return esfm_err_prefix(err, "%s", path);
+	return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char copy[PATH_MAX];
+	_cleanup_close_ int dfd = -1;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -1;
+	return fsync(dfd);
+}
+
+int esfm_write_file_atomic(const char *path, const char *data, size_t len, struct esfm_err *err)
+{
+	char tmp[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	size_t done = 0;
+
+	if (esfm_snprintf(tmp, sizeof(tmp), err, "%s.tmp.%ld", path, (long)getpid()) < 0)
+		return -1;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return esfm_err_sys(err, errno, "cannot create %s", tmp);
+	while (done < len) {
+		ssize_t n = write(fd, data + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			unlink(tmp);
+			return esfm_err_sys(err, e, "cannot write %s", tmp);
+		}
+		done += (size_t)n;
+	}
+	if (fsync(fd) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return esfm_err_sys(err, e, "cannot sync %s", tmp);
+	}
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return esfm_err_sys(err, e, "cannot rename %s to %s", tmp, path);
+	}
+	if (fsync_dir_of(path) < 0)
+		return esfm_err_sys(err, errno, "cannot sync the directory of %s", path);
+	return 0;
+}
+
+bool esfm_parse_uint(const char *s, unsigned max, bool hex, unsigned *out)
+{
+	unsigned long long v = 0;
+	const char *p = s;
+
+	if (!*p)
+		return false;
+	for (; *p; p++) {
+		unsigned d;
+
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned)(*p - '0');
+		else if (hex && *p >= 'a' && *p <= 'f')
+			d = (unsigned)(*p - 'a' + 10);
+		else if (hex && *p >= 'A' && *p <= 'F')
+			d = (unsigned)(*p - 'A' + 10);
+		else
+			return false;
+		v = v * (hex ? 16 : 10) + d;
+		if (v > max)
+			return false;
+	}
+	*out = (unsigned)v;
+	return true;
+}
+
+bool esfm_name_valid(const char *s)
+{
+	size_t n = 0;
+
+	for (const char *p = s; *p; p++, n++) {
+		char c = *p;
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	if (n == 0 || n > 64)
+		return false;
+	return strcmp(s, ".") && strcmp(s, "..");
+}
+
+long long esfm_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void esfm_sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int esfm_snprintf(char *buf, size_t len, struct esfm_err *err, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= len)
+		return esfm_err_sys(err, ENAMETOOLONG, "path or name too long: '%.64s...'", buf);
+	return 0;
+}

@@ -36,6 +36,12 @@ OPT       := -O2
 endif
 
 ALL_CFLAGS := $(BASE_CFLAGS) $(OPT) $(CFLAGS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
 ALL_LDFLAGS := $(OPT) $(LDFLAGS)
 
 LIB_SRCS  := $(filter-out src/esfm.c,$(wildcard src/*.c))
@@ -58,7 +64,8 @@ all: $(ESFM) $(HOOK)
 
 $(BUILDDIR)/%.o: %.c $(wildcard src/*.h) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@

@@ -25,7 +25,7 @@ struct esfm_pci_addr {
 
 /* Canonical form, e.g. 0000:83:00.1; use with ESFM_PCI_ADDR_ARGS. */
 #define ESFM_PCI_ADDR_FMT     "%04x:%02x:%02x.%x"
-#define ESFM_PCI_ADDR_ARGS(a) (a).domain, (a).bus, (a).dev, (a).fn
+#define ESFM_PCI_ADDR_ARGS(a) (unsigned)(a).domain, (unsigned)(a).bus, (a).dev & 0x1fu, (a).fn & 7u
 #define ESFM_PCI_ADDR_STRLEN  13 /* including the NUL */
 
 /*

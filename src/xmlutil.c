@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: MIT
+#include "xmlutil.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xmlsave.h>
+
+/* No network, no DTD loading, no entity substitution: input is untrusted. */
+#define ESFM_XML_PARSE_FLAGS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
+
+void esfm_xml_freedocp(xmlDocPtr *doc)
+{
+	if (*doc)
+		xmlFreeDoc(*doc);
+}
+
+static int parse_error(xmlParserCtxtPtr ctxt, const char *what, struct esfm_err *err)
+{
+	const xmlError *e = xmlCtxtGetLastError(ctxt);
+	char msg[256] = "not well-formed";
+	int line = 0;
+
+	if (e && e->message) {
+		snprintf(msg, sizeof(msg), "%s", e->message);
+		for (size_t n = strlen(msg); n && msg[n - 1] == '\n'; n--)
+			msg[n - 1] = '\0';
+		line = e->line;
+	}
+	if (line)
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%d: malformed XML: %s", what, line,
+				    msg);
+	return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: malformed XML: %s", what, msg);
+}
+
+int esfm_xml_read_file(const char *path, xmlDocPtr *doc, struct esfm_err *err)
+{
+	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+	FILE *f;
+
+	if (!ctxt)
+		return esfm_err_sys(err, ENOMEM, "cannot allocate XML parser");
+	f = fopen(path, "re");
+	if (!f) {
+		int e = errno;
+		xmlFreeParserCtxt(ctxt);
+		return esfm_err_set(err, e == ENOENT ? ESFM_ERR_NOTFOUND : ESFM_ERR_FAILED, e,
+				    "cannot open %s", path);
+	}
+	fclose(f);
+	*doc = xmlCtxtReadFile(ctxt, path, NULL, ESFM_XML_PARSE_FLAGS);
+	if (!*doc) {
+		parse_error(ctxt, path, err);
+		xmlFreeParserCtxt(ctxt);
+		return -1;
+	}
+	xmlFreeParserCtxt(ctxt);
+	return 0;
+}
+
+int esfm_xml_read_memory(const char *buf, size_t len, const char *what, xmlDocPtr *doc,
+			 struct esfm_err *err)
+{
+	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+
+	if (!ctxt)
+		return esfm_err_sys(err, ENOMEM, "cannot allocate XML parser");
+	if (len > (size_t)__INT_MAX__) {
+		xmlFreeParserCtxt(ctxt);
+		return esfm_err_set(err, ESFM_ERR_CONFIG, EFBIG, "%s: too large", what);
+	}
+	*doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL, ESFM_XML_PARSE_FLAGS);
+	if (!*doc) {
+		parse_error(ctxt, what, err);
+		xmlFreeParserCtxt(ctxt);
+		return -1;
+	}
+	xmlFreeParserCtxt(ctxt);
+	return 0;
+}
+
+xmlNodePtr esfm_xml_child(xmlNodePtr node, const char *name)
+{
+	for (xmlNodePtr c = node ? node->children : NULL; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && !xmlStrcmp(c->name, BAD_CAST name))
+			return c;
+	return NULL;
+}
+
+xmlNodePtr esfm_xml_next(xmlNodePtr node, const char *name)
+{
+	for (xmlNodePtr c = node ? node->next : NULL; c; c = c->next)
+		if (c->type == XML_ELEMENT_NODE && !xmlStrcmp(c->name, BAD_CAST name))
+			return c;
+	return NULL;
+}
+
+int esfm_xml_prop(xmlNodePtr node, const char *name, char *buf, size_t len)
+{
+	xmlChar *v = xmlGetProp(node, BAD_CAST name);
+	int r = 0;
+
+	buf[0] = '\0';
+	if (!v)
+		return 0;
+	if (strlen((const char *)v) < len) {
+		strcpy(buf, (const char *)v);
+		r = 1;
+	} else {
+		r = -1;
+	}
+	xmlFree(v);
+	return r;
+}
+
+int esfm_xml_node_to_string(xmlDocPtr doc, xmlNodePtr node, char **out, struct esfm_err *err)
+{
+	xmlBufferPtr buf = xmlBufferCreate();
+	char *s;
+
+	if (!buf)
+		return esfm_err_sys(err, ENOMEM, "cannot serialise XML");
+	if (xmlNodeDump(buf, doc, node, 0, 1) < 0) {
+		xmlBufferFree(buf);
+		return esfm_err_sys(err, ENOMEM, "cannot serialise XML");
+	}
+	s = strdup((const char *)xmlBufferContent(buf));
+	xmlBufferFree(buf);
+	if (!s)
+		return esfm_err_sys(err, ENOMEM, "cannot serialise XML");
+	*out = s;
+	return 0;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * esfm.conf: the settings shared by the CLI and the hook.
+ *
+ * libvirtd runs hooks with a bare environment, so the hook learns its paths
+ * from <conf_dir>/esfm.conf, simple "key = value" lines with '#' comments.
+ * conf_dir is ESFM_CONF_DIR if set, else the compile-time default (/etc/esfm).
+ * Precedence, lowest first: built-in defaults, esfm.conf, environment
+ * (ESFM_SYSFS_ROOT, ESFM_STATE_DIR, ESFM_LIBVIRT_URI, ESFM_TEMPLATE_DIR).
+ * A missing esfm.conf means defaults; an unknown key or bad value is an error.
+ */
+#ifndef ESFM_CONF_H
+#define ESFM_CONF_H
+
+#include <limits.h>
+
+#include "err.h"
+
+#define ESFM_FLASH_CMD_MAX 2048
+
+struct esfm_conf {
+	char conf_dir[PATH_MAX];
+	char sysfs_root[PATH_MAX];     /* sysfs_root, default /sys */
+	char state_dir[PATH_MAX];      /* state_dir, default /run/esfm */
+	char libvirt_uri[256];         /* libvirt_uri, default qemu:///system */
+	char template_dir[PATH_MAX];   /* template_dir, default <datadir>/esfm */
+	int log_level;                 /* log_level, default info */
+	long lock_timeout_ms;          /* lock_timeout_ms: how long a hook waits for a pool lock */
+	long attach_timeout_ms;        /* attach_timeout_ms: bound on the hook's attach worker */
+	long vf_timeout_ms;            /* vf_timeout_ms: wait for a new VF or a rescanned PF */
+	char flash_command[ESFM_FLASH_CMD_MAX]; /* argv template, "" if unset */
+};
+
+/* Defaults, then esfm.conf from the configuration directory, then environment. */
+int esfm_conf_load(struct esfm_conf *conf, struct esfm_err *err);
+
+/* Same, from an explicit directory (NULL: ESFM_CONF_DIR or the default). */
+int esfm_conf_load_dir(struct esfm_conf *conf, const char *conf_dir, struct esfm_err *err);
+
+/* "<conf_dir>/pools.d" into @buf. */
+int esfm_conf_pools_dir(const struct esfm_conf *conf, char *buf, size_t len, struct esfm_err *err);
+
+#endif

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+#include "pool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libxml/relaxng.h>
+#include <libxml/tree.h>
+
+#include "util.h"
+#include "xmlutil.h"
+
+struct rng_errors {
+	char first[512];
+};
+
+static void rng_error(void *ctx, const char *fmt, ...)
+{
+	(void)ctx;
+	(void)fmt;
+}
+
+static void rng_structured(void *ctx, xmlErrorPtr e)
+{
+	struct rng_errors *r = ctx;
+
+	if (r->first[0] || !e || !e->message)
+		return;
+	snprintf(r->first, sizeof(r->first), "%d: %s", e->line, e->message);
+	for (size_t n = strlen(r->first); n && r->first[n - 1] == '\n'; n--)
+		r->first[n - 1] = '\0';
+}
+
+static int validate(const struct esfm_conf *conf, const char *path, xmlDocPtr doc,
+		    struct esfm_err *err)
+{
+	char schema[PATH_MAX];
+	struct rng_errors errs = {{0}};
+	xmlRelaxNGParserCtxtPtr pctxt;
+	xmlRelaxNGValidCtxtPtr vctxt;
+	xmlRelaxNGPtr rng;
+	int r;
+
+	if (esfm_snprintf(schema, sizeof(schema), err, "%s/pool.rng", conf->template_dir) < 0)
+		return -1;
+	pctxt = xmlRelaxNGNewParserCtxt(schema);
+	if (!pctxt)
+		return esfm_err_sys(err, ENOMEM, "cannot load schema %s", schema);
+	xmlRelaxNGSetParserErrors(pctxt, rng_error, rng_error, NULL);
+	rng = xmlRelaxNGParse(pctxt);
+	xmlRelaxNGFreeParserCtxt(pctxt);
+	if (!rng) {
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "cannot load the pool schema %s", schema);
+		return esfm_err_hint(err, "check template_dir in esfm.conf and the installation");
+	}
+	vctxt = xmlRelaxNGNewValidCtxt(rng);
+	if (!vctxt) {
+		xmlRelaxNGFree(rng);
+		return esfm_err_sys(err, ENOMEM, "cannot validate %s", path);
+	}
+	xmlRelaxNGSetValidStructuredErrors(vctxt, rng_structured, &errs);
+	r = xmlRelaxNGValidateDoc(vctxt, doc);
+	xmlRelaxNGFreeValidCtxt(vctxt);
+	xmlRelaxNGFree(rng);
+	if (r != 0) {
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%s", path,
+			     errs.first[0] ? errs.first : " does not match the pool schema");
+		return esfm_err_hint(err, "see esfm-pool(5) for the pool format");
+	}
+	return 0;
+}
+
+static const char *file_stem(const char *path, char *buf, size_t len)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	if (n > 4 && !strcmp(base + n - 4, ".xml"))
+		n -= 4;
+	if (n >= len)
+		n = len - 1;
+	memcpy(buf, base, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void set_pool_defaults(struct esfm_pool *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->driver, sizeof(p->driver), "vfio-pci");
+	snprintf(p->vm_base, sizeof(p->vm_base), ESFM_DEFAULT_VM_BASE);
+}
+
+static int extract(const char *path, xmlNodePtr root, struct esfm_pool *p, struct esfm_err *err)
+{
+	xmlNodePtr n;
+	char v[PATH_MAX];
+	xmlChar *name;
+
+	name = xmlNodeGetContent(esfm_xml_child(root, "name"));
+	snprintf(p->name, sizeof(p->name), "%s", name ? (const char *)name : "");
+	xmlFree(name);
+	esfm_xml_prop(esfm_xml_child(esfm_xml_child(root, "source"), "pf"), "address", v, sizeof(v));
+	if (esfm_pci_addr_parse(v, &p->pf, err) < 0)
+		return esfm_err_prefix(err, "%s: <pf address>", path);
+	n = esfm_xml_child(root, "vfs");
+	esfm_xml_prop(n, "count", v, sizeof(v));
+	if (!esfm_parse_uint(v, 2048, false, &p->count) || p->count == 0)
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: invalid <vfs count='%s'>", path, v);
+	if (esfm_xml_prop(n, "driver", v, sizeof(v)) > 0 &&
+	    esfm_snprintf(p->driver, sizeof(p->driver), err, "%s", v) < 0)
+		return -1;
+	if ((n = esfm_xml_child(root, "qdma"))) {
+		esfm_xml_prop(n, "qmax", v, sizeof(v));
+		if (!esfm_parse_uint(v, 2048, false, &p->qmax))
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: invalid <qdma qmax='%s'>", path,
+					    v);
+		p->has_qmax = true;
+	}
+	if ((n = esfm_xml_child(root, "bitstream"))) {
+		esfm_xml_prop(n, "path", p->bitstream, sizeof(p->bitstream));
+		esfm_xml_prop(n, "kind", p->bitstream_kind, sizeof(p->bitstream_kind));
+	}
+	if ((n = esfm_xml_child(root, "vms")))
+		esfm_xml_prop(n, "base", p->vm_base, sizeof(p->vm_base));
+	if ((n = esfm_xml_child(root, "reconf"))) {
+		esfm_xml_prop(n, "pause", v, sizeof(v));
+		p->pause = !strcmp(v, "yes");
+	}
+	return 0;
+}
+
+int esfm_pool_load_file(const struct esfm_conf *conf, const char *path, struct esfm_pool *pool,
+			struct esfm_err *err)
+{
+	_cleanup_xmldoc_ xmlDocPtr doc = NULL;
+	char stem[ESFM_NAME_MAX + 8];
+
+	set_pool_defaults(pool);
+	if (esfm_xml_read_file(path, &doc, err) < 0 || validate(conf, path, doc, err) < 0 ||
+	    extract(path, xmlDocGetRootElement(doc), pool, err) < 0)
+		return -1;
+	file_stem(path, stem, sizeof(stem));
+	if (strcmp(stem, pool->name)) {
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: pool name '%s' differs from the file name",
+			     path, pool->name);
+		return esfm_err_hint(err, "rename the file to %s.xml or change <name>", pool->name);
+	}
+	snprintf(pool->path, sizeof(pool->path), "%s", path);
+	return 0;
+}
+
+int esfm_pool_load(const struct esfm_conf *conf, const char *name, struct esfm_pool *pool,
+		   struct esfm_err *err)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+
+	if (!esfm_name_valid(name)) {
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "invalid pool name '%.80s'", name);
+		return esfm_err_hint(err, "pool names use letters, digits, '_', '.', '-' (1 to 64)");
+	}
+	if (esfm_conf_pools_dir(conf, dir, sizeof(dir), err) < 0 ||
+	    esfm_snprintf(path, sizeof(path), err, "%s/%s.xml", dir, name) < 0)
+		return -1;
+	if (esfm_pool_load_file(conf, path, pool, err) < 0) {
+		if (err->cls == ESFM_ERR_NOTFOUND) {
+			esfm_err_set(err, ESFM_ERR_NOTFOUND, 0, "pool '%s' is not defined", name);
+			return esfm_err_hint(err, "create %s (see esfm-pool(5)) or fix the name", path);
+		}
+		return -1;
+	}
+	return 0;
+}
+
+static int cmp_pool(const void *a, const void *b)
+{
+	return strcmp(((const struct esfm_pool *)a)->name, ((const struct esfm_pool *)b)->name);
+}
+
+static int check_unique_pfs(const struct esfm_pool *pools, size_t n, struct esfm_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			if (!esfm_pci_addr_cmp(&pools[i].pf, &pools[j].pf)) {
+				char a[ESFM_PCI_ADDR_STRLEN];
+
+				esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+					     "pools '%s' and '%s' both use PF %s", pools[i].name,
+					     pools[j].name, esfm_pci_addr_str(&pools[i].pf, a));
+				return esfm_err_hint(err, "a PF belongs to one pool; remove one of them");
+			}
+	return 0;
+}
+
+int esfm_pool_list(const struct esfm_conf *conf, struct esfm_pool **pools, size_t *n,
+		   struct esfm_err *err)
+{
+	_cleanup_free_ struct esfm_pool *list = NULL;
+	size_t count = 0, cap = 0;
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	*pools = NULL;
+	*n = 0;
+	if (esfm_conf_pools_dir(conf, dir, sizeof(dir), err) < 0)
+		return -1;
+	d = opendir(dir);
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return esfm_err_sys(err, errno, "cannot open %s", dir);
+	}
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		char path[PATH_MAX];
+
+		if (de->d_name[0] == '.' || len < 5 || strcmp(de->d_name + len - 4, ".xml"))
+			continue;
+		if (count == cap) {
+			struct esfm_pool *nl;
+
+			cap = cap ? cap * 2 : 8;
+			nl = realloc(list, cap * sizeof(*list));
+			if (!nl) {
+				closedir(d);
+				return esfm_err_sys(err, ENOMEM, "cannot list pools");
+			}
+			list = nl;
+		}
+		if (esfm_snprintf(path, sizeof(path), err, "%s/%s", dir, de->d_name) < 0 ||
+		    esfm_pool_load_file(conf, path, &list[count], err) < 0) {
+			closedir(d);
+			return -1;
+		}
+		count++;
+	}
+	closedir(d);
+	if (count)
+		qsort(list, count, sizeof(*list), cmp_pool);
+	if (check_unique_pfs(list, count, err) < 0)
+		return -1;
+	*pools = esfm_steal_ptr(&list);
+	*n = count;
+	return 0;
+}
+
+void esfm_pool_implicit_name(const struct esfm_pci_addr *pf, char buf[ESFM_NAME_MAX])
+{
+	snprintf(buf, ESFM_NAME_MAX, "pci_%04x_%02x_%02x_%x", (unsigned)pf->domain, (unsigned)pf->bus,
+		 pf->dev & 0x1fu, pf->fn & 7u);
+}
+
+int esfm_pool_for_pf(const struct esfm_conf *conf, const struct esfm_pci_addr *pf,
+		     struct esfm_pool *pool, struct esfm_err *err)
+{
+	_cleanup_free_ struct esfm_pool *pools = NULL;
+	size_t n;
+
+	if (esfm_pool_list(conf, &pools, &n, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!esfm_pci_addr_cmp(&pools[i].pf, pf)) {
+			*pool = pools[i];
+			return 0;
+		}
+	set_pool_defaults(pool);
+	esfm_pool_implicit_name(pf, pool->name);
+	pool->pf = *pf;
+	return 0;
+}

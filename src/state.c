@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: MIT
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libxml/tree.h>
+
+#include "log.h"
+#include "util.h"
+#include "xmlutil.h"
+
+static const char *const state_names[] = {"free", "reserved", "attached", "paused"};
+static const char *const origin_names[] = {"", "hook", "cli"};
+
+const char *esfm_vf_state_name(enum esfm_vf_state s)
+{
+	return (unsigned)s < ESFM_ARRAY_SIZE(state_names) ? state_names[s] : "?";
+}
+
+const char *esfm_vf_origin_name(enum esfm_vf_origin o)
+{
+	return (unsigned)o < ESFM_ARRAY_SIZE(origin_names) ? origin_names[o] : "?";
+}
+
+int esfm_state_dir_ensure(const char *state_dir, struct esfm_err *err)
+{
+	struct stat st;
+
+	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
+		return esfm_err_sys(err, errno, "cannot create state directory %s", state_dir);
+	if (lstat(state_dir, &st) < 0)
+		return esfm_err_sys(err, errno, "cannot stat state directory %s", state_dir);
+	if (!S_ISDIR(st.st_mode)) {
+		esfm_err_set(err, ESFM_ERR_CONFIG, ENOTDIR, "state directory %s is not a directory",
+			     state_dir);
+		return esfm_err_hint(err, "remove it or set state_dir in esfm.conf");
+	}
+	return 0;
+}
+
+static int state_path(const char *dir, const char *pool, const char *ext, char *buf, size_t len,
+		      struct esfm_err *err)
+{
+	if (!esfm_name_valid(pool))
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "invalid pool name '%.80s'", pool);
+	return esfm_snprintf(buf, len, err, "%s/%s.%s", dir, pool, ext);
+}
+
+static void read_holder(int fd, char *buf, size_t len)
+{
+	ssize_t n = pread(fd, buf, len - 1, 0);
+
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+static void write_holder(int fd, const char *who)
+{
+	char buf[256];
+	int n = snprintf(buf, sizeof(buf), "%s (pid %ld)\n", who, (long)getpid());
+
+	if (ftruncate(fd, 0) == 0 && n > 0)
+		(void)!pwrite(fd, buf, (size_t)n, 0);
+}
+
+int esfm_state_lock(const char *state_dir, const char *pool, const char *who, long timeout_ms,
+		    struct esfm_state_lock *lock, struct esfm_err *err)
+{
+	long long deadline = esfm_now_ms() + timeout_ms;
+	char path[PATH_MAX], holder[256];
+	int fd;
+
+	lock->fd = -1;
+	if (esfm_state_dir_ensure(state_dir, err) < 0 ||
+	    state_path(state_dir, pool, "lock", path, sizeof(path), err) < 0)
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return esfm_err_sys(err, errno, "cannot open lock file %s", path);
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			int e = errno;
+			close(fd);
+			return esfm_err_sys(err, e, "cannot lock %s", path);
+		}
+		if (esfm_now_ms() >= deadline) {
+			read_holder(fd, holder, sizeof(holder));
+			close(fd);
+			esfm_err_set(err, ESFM_ERR_BUSY, 0, "pool '%s' is being reconfigured%s%s", pool,
+				     holder[0] ? " by " : "", holder);
+			return esfm_err_hint(err, "try again when it is done");
+		}
+		esfm_sleep_ms(20);
+	}
+	write_holder(fd, who);
+	lock->fd = fd;
+	snprintf(lock->pool, sizeof(lock->pool), "%s", pool);
+	return 0;
+}
+
+void esfm_state_unlock(struct esfm_state_lock *lock)
+{
+	if (lock->fd < 0)
+		return;
+	if (ftruncate(lock->fd, 0) < 0)
+		esfm_debug("cannot clear lock holder of pool '%s'", lock->pool);
+	flock(lock->fd, LOCK_UN);
+	close(lock->fd);
+	lock->fd = -1;
+}
+
+void esfm_state_clear(struct esfm_pool_state *st)
+{
+	free(st->vfs);
+	memset(st, 0, sizeof(*st));
+}
+
+static enum esfm_vf_state parse_state_name(const char *s, bool *ok)
+{
+	for (size_t i = 0; i < ESFM_ARRAY_SIZE(state_names); i++)
+		if (!strcmp(s, state_names[i])) {
+			*ok = true;
+			return (enum esfm_vf_state)i;
+		}
+	*ok = false;
+	return ESFM_VF_FREE;
+}
+
+static enum esfm_vf_origin parse_origin_name(const char *s)
+{
+	for (size_t i = 1; i < ESFM_ARRAY_SIZE(origin_names); i++)
+		if (!strcmp(s, origin_names[i]))
+			return (enum esfm_vf_origin)i;
+	return ESFM_ORIGIN_NONE;
+}
+
+static int parse_slot(xmlNodePtr n, struct esfm_vf_slot *s, const char *path, struct esfm_err *err)
+{
+	char v[128];
+	unsigned idx, since = 0;
+	bool ok;
+
+	memset(s, 0, sizeof(*s));
+	esfm_xml_prop(n, "index", v, sizeof(v));
+	if (!esfm_parse_uint(v, 65535, false, &idx))
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid vf index '%s'", path,
+				    xmlGetLineNo(n), v);
+	s->index = idx;
+	esfm_xml_prop(n, "address", v, sizeof(v));
+	if (esfm_pci_addr_parse(v, &s->addr, err) < 0)
+		return esfm_err_prefix(err, "%s:%ld", path, xmlGetLineNo(n));
+	esfm_xml_prop(n, "state", v, sizeof(v));
+	s->state = parse_state_name(v, &ok);
+	if (!ok)
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid vf state '%s'", path,
+				    xmlGetLineNo(n), v);
+	esfm_xml_prop(n, "origin", v, sizeof(v));
+	s->origin = parse_origin_name(v);
+	esfm_xml_prop(n, "uuid", s->uuid, sizeof(s->uuid));
+	esfm_xml_prop(n, "name", s->name, sizeof(s->name));
+	esfm_xml_prop(n, "alias", s->alias, sizeof(s->alias));
+	esfm_xml_prop(n, "last-uuid", s->last_uuid, sizeof(s->last_uuid));
+	esfm_xml_prop(n, "since", v, sizeof(v));
+	if (v[0] && esfm_parse_uint(v, UINT_MAX, false, &since))
+		s->since = since;
+	if (s->state != ESFM_VF_FREE && !s->uuid[0])
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: vf %u is %s but has no owner",
+				    path, xmlGetLineNo(n), idx, v);
+	return 0;
+}
+
+static int parse_state(xmlDocPtr doc, const char *path, struct esfm_pool_state *st,
+		       struct esfm_err *err)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	char v[64];
+	size_t n = 0;
+
+	if (!root || xmlStrcmp(root->name, BAD_CAST "esfm-state"))
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: not an esfm state file", path);
+	esfm_xml_prop(root, "pf", v, sizeof(v));
+	if (esfm_pci_addr_parse(v, &st->pf, err) < 0)
+		return esfm_err_prefix(err, "%s", path);
+	esfm_xml_prop(root, "generation", v, sizeof(v));
+	st->generation = strtoul(v, NULL, 10);
+	for (xmlNodePtr c = esfm_xml_child(root, "vf"); c; c = esfm_xml_next(c, "vf"))
+		n++;
+	st->vfs = n ? calloc(n, sizeof(*st->vfs)) : NULL;
+	if (n && !st->vfs)
+		return esfm_err_sys(err, ENOMEM, "cannot load %s", path);
+	st->nvfs = n;
+	n = 0;
+	for (xmlNodePtr c = esfm_xml_child(root, "vf"); c; c = esfm_xml_next(c, "vf"), n++) {
+		if (parse_slot(c, &st->vfs[n], path, err) < 0)
+			return -1;
+		if (st->vfs[n].index != n)
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+					    "%s: vf entries out of order (index %u at position %zu)",
+					    path, st->vfs[n].index, n);
+	}
+	return 0;
+}
+
+int esfm_state_load(const char *state_dir, const char *pool, struct esfm_pool_state *st,
+		    struct esfm_err *err)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_xmldoc_ xmlDocPtr doc = NULL;
+	char path[PATH_MAX];
+	size_t len;
+
+	memset(st, 0, sizeof(*st));
+	if (state_path(state_dir, pool, "state", path, sizeof(path), err) < 0)
+		return -1;
+	snprintf(st->pool, sizeof(st->pool), "%s", pool);
+	if (esfm_read_file(path, 16 << 20, &text, &len, err) < 0) {
+		if (err->cls == ESFM_ERR_NOTFOUND) {
+			esfm_err_clear(err);
+			return 0;
+		}
+		return -1;
+	}
+	if (esfm_xml_read_memory(text, len, path, &doc, err) < 0 ||
+	    parse_state(doc, path, st, err) < 0) {
+		esfm_state_clear(st);
+		snprintf(st->pool, sizeof(st->pool), "%s", pool);
+		return esfm_err_hint(err, "the file is damaged; inspect it, then fix or remove it once no VM uses pool '%s'", pool);
+	}
+	return 0;
+}
+
+static int set_prop(xmlNodePtr n, const char *name, const char *v)
+{
+	return xmlSetProp(n, BAD_CAST name, BAD_CAST v) ? 0 : -1;
+}
+
+static int slot_to_xml(xmlNodePtr root, const struct esfm_vf_slot *s)
+{
+	char v[32], a[ESFM_PCI_ADDR_STRLEN];
+	xmlNodePtr n = xmlNewChild(root, NULL, BAD_CAST "vf", NULL);
+
+	if (!n)
+		return -1;
+	snprintf(v, sizeof(v), "%u", s->index);
+	if (set_prop(n, "index", v) < 0 || set_prop(n, "address", esfm_pci_addr_str(&s->addr, a)) < 0 ||
+	    set_prop(n, "state", esfm_vf_state_name(s->state)) < 0)
+		return -1;
+	if (s->origin != ESFM_ORIGIN_NONE && set_prop(n, "origin", esfm_vf_origin_name(s->origin)) < 0)
+		return -1;
+	if ((s->uuid[0] && set_prop(n, "uuid", s->uuid) < 0) ||
+	    (s->name[0] && set_prop(n, "name", s->name) < 0) ||
+	    (s->alias[0] && set_prop(n, "alias", s->alias) < 0) ||
+	    (s->last_uuid[0] && set_prop(n, "last-uuid", s->last_uuid) < 0))
+		return -1;
+	snprintf(v, sizeof(v), "%lld", s->since);
+	return set_prop(n, "since", v);
+}
+
+int esfm_state_save(const char *state_dir, struct esfm_pool_state *st, struct esfm_err *err)
+{
+	_cleanup_xmldoc_ xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
+	char path[PATH_MAX], v[32], a[ESFM_PCI_ADDR_STRLEN];
+	xmlChar *text = NULL;
+	xmlNodePtr root;
+	int len = 0, r;
+
+	if (state_path(state_dir, st->pool, "state", path, sizeof(path), err) < 0)
+		return -1;
+	if (!doc || !(root = xmlNewNode(NULL, BAD_CAST "esfm-state")))
+		return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
+	xmlDocSetRootElement(doc, root);
+	st->generation++;
+	snprintf(v, sizeof(v), "%lu", st->generation);
+	if (set_prop(root, "version", "1") < 0 || set_prop(root, "pool", st->pool) < 0 ||
+	    set_prop(root, "pf", esfm_pci_addr_str(&st->pf, a)) < 0 ||
+	    set_prop(root, "generation", v) < 0)
+		return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
+	for (size_t i = 0; i < st->nvfs; i++)
+		if (slot_to_xml(root, &st->vfs[i]) < 0)
+			return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
+	xmlDocDumpFormatMemoryEnc(doc, &text, &len, "UTF-8", 1);
+	if (!text)
+		return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
+	r = esfm_write_file_atomic(path, (const char *)text, (size_t)len, err);
+	xmlFree(text);
+	if (r == 0)
+		esfm_debug("pool '%s': state saved (generation %lu)", st->pool, st->generation);
+	return r;
+}
+
+int esfm_state_resize(struct esfm_pool_state *st, size_t n, struct esfm_err *err)
+{
+	struct esfm_vf_slot *nv;
+
+	for (size_t i = n; i < st->nvfs; i++)
+		if (st->vfs[i].state != ESFM_VF_FREE) {
+			esfm_err_set(err, ESFM_ERR_BUSY, 0, "pool '%s': VF %zu is %s by '%s'", st->pool,
+				     i, esfm_vf_state_name(st->vfs[i].state), st->vfs[i].name);
+			return esfm_err_hint(err, "detach it or stop that VM first");
+		}
+	if (n == st->nvfs)
+		return 0;
+	if (n == 0) {
+		free(st->vfs);
+		st->vfs = NULL;
+		st->nvfs = 0;
+		return 0;
+	}
+	nv = realloc(st->vfs, n * sizeof(*nv));
+	if (!nv)
+		return esfm_err_sys(err, ENOMEM, "cannot grow the state of pool '%s'", st->pool);
+	for (size_t i = st->nvfs; i < n; i++) {
+		memset(&nv[i], 0, sizeof(nv[i]));
+		nv[i].index = (unsigned)i;
+		nv[i].since = time(NULL);
+	}
+	st->vfs = nv;
+	st->nvfs = n;
+	return 0;
+}
+
+void esfm_state_set_free(struct esfm_vf_slot *s)
+{
+	if (s->uuid[0])
+		snprintf(s->last_uuid, sizeof(s->last_uuid), "%s", s->uuid);
+	s->state = ESFM_VF_FREE;
+	s->origin = ESFM_ORIGIN_NONE;
+	s->uuid[0] = s->name[0] = s->alias[0] = '\0';
+	s->since = time(NULL);
+}
+
+void esfm_state_set_owner(struct esfm_vf_slot *s, enum esfm_vf_state state,
+			  enum esfm_vf_origin origin, const char *uuid, const char *name,
+			  const char *alias)
+{
+	s->state = state;
+	s->origin = origin;
+	snprintf(s->uuid, sizeof(s->uuid), "%s", uuid);
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->alias, sizeof(s->alias), "%s", alias ? alias : "");
+	s->since = time(NULL);
+}
+
+size_t esfm_state_count_used(const struct esfm_pool_state *st)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->nvfs; i++)
+		n += st->vfs[i].state != ESFM_VF_FREE;
+	return n;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Who holds which VF: one state file per pool, <state_dir>/<pool>.state,
+ * shared by the CLI and the hook.
+ *
+ * Every change happens under an exclusive flock on <state_dir>/<pool>.lock
+ * and is written atomically (temp file, fsync, rename). The directory is
+ * 0700, files 0600, opened with O_NOFOLLOW. A state file that cannot be
+ * parsed is an error, never silently reset: esfm must not lose track of a VF.
+ */
+#ifndef ESFM_STATE_H
+#define ESFM_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "domxml.h"
+#include "err.h"
+#include "pci.h"
+#include "pool.h"
+
+enum esfm_vf_state {
+	ESFM_VF_FREE = 0,
+	ESFM_VF_RESERVED, /* the hook picked it at prepare; not yet in the guest */
+	ESFM_VF_ATTACHED, /* in the guest (live, or in its persistent config for the CLI) */
+	ESFM_VF_PAUSED,   /* held by a guest through a device_pause during reconf */
+};
+
+enum esfm_vf_origin {
+	ESFM_ORIGIN_NONE = 0,
+	ESFM_ORIGIN_HOOK, /* lent for one run of the domain, returned at release */
+	ESFM_ORIGIN_CLI,  /* assigned by the operator, persists across domain runs */
+};
+
+struct esfm_vf_slot {
+	unsigned index;
+	struct esfm_pci_addr addr;
+	enum esfm_vf_state state;
+	enum esfm_vf_origin origin;
+	char uuid[ESFM_UUID_STRLEN];      /* owner, "" when free */
+	char name[ESFM_DOM_NAME_MAX];     /* owner's name, for messages */
+	char alias[96];                   /* hostdev alias in the guest */
+	char last_uuid[ESFM_UUID_STRLEN]; /* last owner: gets the same VF back if free */
+	long long since;                  /* time of the last change (epoch seconds) */
+};
+
+struct esfm_pool_state {
+	char pool[ESFM_NAME_MAX];
+	struct esfm_pci_addr pf;
+	unsigned long generation; /* bumped by every save */
+	size_t nvfs;
+	struct esfm_vf_slot *vfs; /* vfs[i].index == i */
+};
+
+struct esfm_state_lock {
+	int fd;
+	char pool[ESFM_NAME_MAX];
+};
+
+const char *esfm_vf_state_name(enum esfm_vf_state s);
+const char *esfm_vf_origin_name(enum esfm_vf_origin o);
+
+/*
+ * Create the state directory (0700) if missing and refuse one that is a
+ * symlink or not a directory.
+ */
+int esfm_state_dir_ensure(const char *state_dir, struct esfm_err *err);
+
+/*
+ * Take the pool's lock, waiting at most @timeout_ms (0: try once). @who
+ * (e.g. "esfm reconf") is recorded in the lock file so a waiter can say who
+ * holds it. BUSY error on timeout naming the holder.
+ */
+int esfm_state_lock(const char *state_dir, const char *pool, const char *who, long timeout_ms,
+		    struct esfm_state_lock *lock, struct esfm_err *err);
+void esfm_state_unlock(struct esfm_state_lock *lock);
+
+/* Load; a missing file gives an empty state for @pool. Caller frees with esfm_state_clear. */
+int esfm_state_load(const char *state_dir, const char *pool, struct esfm_pool_state *st,
+		    struct esfm_err *err);
+
+/* Save atomically (caller holds the lock); bumps the generation. */
+int esfm_state_save(const char *state_dir, struct esfm_pool_state *st, struct esfm_err *err);
+
+void esfm_state_clear(struct esfm_pool_state *st);
+
+/*
+ * Make slots 0..n-1 exist (new ones free). Slots beyond n are dropped only if
+ * free: returns BUSY naming the holder otherwise.
+ */
+int esfm_state_resize(struct esfm_pool_state *st, size_t n, struct esfm_err *err);
+
+/* Mark a slot: free clears owner and alias and remembers the last owner. */
+void esfm_state_set_free(struct esfm_vf_slot *s);
+void esfm_state_set_owner(struct esfm_vf_slot *s, enum esfm_vf_state state,
+			  enum esfm_vf_origin origin, const char *uuid, const char *name,
+			  const char *alias);
+
+/* Number of slots in a state other than free. */
+size_t esfm_state_count_used(const struct esfm_pool_state *st);
+
+#endif

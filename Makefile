@@ -17,7 +17,7 @@ MANDIR    ?= $(DATADIR)/man
 SYSCONFDIR ?= /etc
 
 CC        ?= cc
-PKGS      := libvirt libvirt-qemu libxml-2.0
+PKGS      := libvirt libvirt-qemu libxml-2.0 json-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS  := $(shell pkg-config --libs $(PKGS))
 
@@ -50,6 +50,10 @@ LIB       := $(BUILDDIR)/libesfm.a
 
 ESFM      := $(BUILDDIR)/esfm
 HOOK      := $(BUILDDIR)/esfm-hook
+WORKER    := $(BUILDDIR)/esfm-hook-worker
+# The hook runs at every VM start on the host: link only what it uses
+# (libxml2), not libvirt's ~60 shared objects.
+HOOK_LIBS := -Wl,--as-needed $(shell pkg-config --libs libxml-2.0)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILDDIR)/%)
@@ -60,7 +64,7 @@ SIM       := $(BUILDDIR)/tests/sim/esfm-sysfs-sim
 
 .PHONY: all tests check e2e bench demo install uninstall clean format
 
-all: $(ESFM) $(HOOK)
+all: $(ESFM) $(HOOK) $(WORKER)
 
 $(BUILDDIR)/%.o: %.c $(wildcard src/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -75,6 +79,9 @@ $(ESFM): $(BUILDDIR)/src/esfm.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(HOOK): $(BUILDDIR)/hooks/esfm-hook.o $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(HOOK_LIBS)
+
+$(WORKER): $(BUILDDIR)/hooks/esfm-hook-worker.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILDDIR)/tests/unit/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h)

@@ -71,6 +71,8 @@ static int apply(struct esfm_conf *c, const char *key, const char *v)
 		return v[0] == '/' ? set_string(c->template_dir, sizeof(c->template_dir), v) : -1;
 	if (!strcmp(key, "libvirt_uri"))
 		return set_string(c->libvirt_uri, sizeof(c->libvirt_uri), v);
+	if (!strcmp(key, "log_file"))
+		return v[0] == '/' ? set_string(c->log_file, sizeof(c->log_file), v) : -1;
 	if (!strcmp(key, "flash_command"))
 		return set_string(c->flash_command, sizeof(c->flash_command), v);
 	if (!strcmp(key, "log_level")) {

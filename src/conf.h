@@ -29,6 +29,7 @@ struct esfm_conf {
 	long attach_timeout_ms;        /* attach_timeout_ms: bound on the hook's attach worker */
 	long vf_timeout_ms;            /* vf_timeout_ms: wait for a new VF or a rescanned PF */
 	char flash_command[ESFM_FLASH_CMD_MAX]; /* argv template, "" if unset */
+	char log_file[PATH_MAX];       /* log_file: append log lines here instead of syslog */
 };
 
 /* Defaults, then esfm.conf from the configuration directory, then environment. */

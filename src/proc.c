@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: MIT
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+static void close_from(int lowfd)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned)lowfd, ~0U, 0) == 0)
+		return;
+#endif
+	for (int fd = lowfd; fd < 65536; fd++)
+		close(fd);
+}
+
+static void devnull_stdio(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	if (fd < 0)
+		_exit(127);
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+}
+
+/* Grandchild: report exec failure's errno through @report_fd (CLOEXEC). */
+static void exec_detached(char *const argv[], int report_fd)
+{
+	int e;
+
+	devnull_stdio();
+	if (report_fd != 3) {
+		dup3(report_fd, 3, O_CLOEXEC);
+		report_fd = 3;
+	}
+	close_from(4);
+	signal(SIGPIPE, SIG_DFL);
+	execv(argv[0], argv);
+	e = errno;
+	(void)!write(report_fd, &e, sizeof(e));
+	_exit(127);
+}
+
+int esfm_spawn_detached(char *const argv[], struct esfm_err *err)
+{
+	int pipefd[2], status, child_errno = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return esfm_err_sys(err, errno, "cannot create pipe to start %s", argv[0]);
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return esfm_err_sys(err, e, "cannot fork to start %s", argv[0]);
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		if (setsid() < 0)
+			_exit(126);
+		pid = fork();
+		if (pid < 0)
+			_exit(125);
+		if (pid > 0)
+			_exit(0);
+		exec_detached(argv, pipefd[1]);
+	}
+	close(pipefd[1]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	do
+		n = read(pipefd[0], &child_errno, sizeof(child_errno));
+	while (n < 0 && errno == EINTR);
+	close(pipefd[0]);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return esfm_err_sys(err, EAGAIN, "cannot detach to start %s", argv[0]);
+	if (n == (ssize_t)sizeof(child_errno))
+		return esfm_err_sys(err, child_errno, "cannot execute %s", argv[0]);
+	return 0;
+}
+
+int esfm_run(char *const argv[], long timeout_ms, struct esfm_err *err)
+{
+	long long deadline = esfm_now_ms() + timeout_ms;
+	int status;
+	pid_t pid, r;
+
+	pid = fork();
+	if (pid < 0)
+		return esfm_err_sys(err, errno, "cannot fork to run %s", argv[0]);
+	if (pid == 0) {
+		close_from(3);
+		execv(argv[0], argv);
+		fprintf(stderr, "esfm: cannot execute %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	for (;;) {
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return esfm_err_sys(err, errno, "cannot wait for %s", argv[0]);
+		if (esfm_now_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			esfm_err_set(err, ESFM_ERR_FAILED, ETIMEDOUT, "%s did not finish within %ld s",
+				     argv[0], timeout_ms / 1000);
+			return -1;
+		}
+		esfm_sleep_ms(20);
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status))
+		return esfm_err_set(err, ESFM_ERR_FAILED, 0, "%s exited with status %d", argv[0],
+				    WEXITSTATUS(status));
+	return esfm_err_set(err, ESFM_ERR_FAILED, 0, "%s was killed by signal %d", argv[0],
+			    WTERMSIG(status));
+}
+
+int esfm_self_dir(char *buf, size_t len, struct esfm_err *err)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n < 0)
+		return esfm_err_sys(err, errno, "cannot read /proc/self/exe");
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	return esfm_snprintf(buf, len, err, "%s", exe);
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Running other programs: always execve-style argv, never a shell.
+ */
+#ifndef ESFM_PROC_H
+#define ESFM_PROC_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+/*
+ * Start @argv fully detached (double fork, setsid, fds 0-2 on /dev/null,
+ * every other fd closed) so nothing holds the caller's stdout/stderr, and
+ * return once it has exec'ed. Exec failure is reported as an error.
+ */
+int esfm_spawn_detached(char *const argv[], struct esfm_err *err);
+
+/*
+ * Run @argv and wait at most @timeout_ms (then SIGKILL). stdout/stderr are
+ * inherited. FAILED error with the exit status or signal on failure.
+ */
+int esfm_run(char *const argv[], long timeout_ms, struct esfm_err *err);
+
+/* Directory of the running executable into @buf (via /proc/self/exe). */
+int esfm_self_dir(char *buf, size_t len, struct esfm_err *err);
+
+#endif

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: MIT
+#include "vfpool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "hostdev.h"
+#include "log.h"
+#include "util.h"
+
+int esfm_ctx_init(struct esfm_ctx *ctx, struct esfm_err *err)
+{
+	ctx->sysfs = NULL;
+	if (esfm_conf_load(&ctx->conf, err) < 0)
+		return -1;
+	ctx->sysfs = esfm_sysfs_new(ctx->conf.sysfs_root, err);
+	return ctx->sysfs ? 0 : -1;
+}
+
+void esfm_ctx_fini(struct esfm_ctx *ctx)
+{
+	esfm_sysfs_free(ctx->sysfs);
+	ctx->sysfs = NULL;
+}
+
+int esfm_vfpool_sync(struct esfm_ctx *ctx, const struct esfm_pool *pool,
+		     struct esfm_pool_state *st, size_t *capacity, struct esfm_err *err)
+{
+	_cleanup_free_ struct esfm_pci_addr *vfs = NULL;
+	struct esfm_pf_info info;
+	char a[ESFM_PCI_ADDR_STRLEN];
+	size_t n, cap;
+
+	esfm_pci_addr_str(&pool->pf, a);
+	if (esfm_pci_pf_info(ctx->sysfs, &pool->pf, &info, err) < 0)
+		return esfm_err_prefix(err, "pool '%s'", pool->name);
+	if (info.numvfs == 0 && pool->count > 0) {
+		esfm_info("pool '%s': PF %s has no VFs, creating %u", pool->name, a, pool->count);
+		if (esfm_pci_set_numvfs(ctx->sysfs, &pool->pf, pool->count,
+					ESFM_PCI_NUMVFS_NO_AUTOPROBE, err) < 0)
+			return esfm_err_prefix(err, "pool '%s'", pool->name);
+	}
+	if (esfm_pci_list_vfs(ctx->sysfs, &pool->pf, &vfs, &n, err) < 0)
+		return esfm_err_prefix(err, "pool '%s'", pool->name);
+	cap = pool->count && pool->count < n ? pool->count : n;
+	if (st->nvfs < cap && esfm_state_resize(st, cap, err) < 0)
+		return -1;
+	st->pf = pool->pf;
+	for (size_t i = 0; i < st->nvfs && i < n; i++)
+		st->vfs[i].addr = vfs[i];
+	*capacity = cap;
+	return 0;
+}
+
+int esfm_vfpool_index_of(struct esfm_ctx *ctx, const struct esfm_pool *pool,
+			 const struct esfm_pci_addr *vf, int *index, struct esfm_err *err)
+{
+	struct esfm_pf_info info;
+	unsigned long pf_rid, vf_rid, delta;
+
+	*index = -1;
+	if (esfm_pci_pf_info(ctx->sysfs, &pool->pf, &info, err) < 0)
+		return -1;
+	if (vf->domain != pool->pf.domain || !info.stride)
+		return 0;
+	pf_rid = ((unsigned long)pool->pf.bus << 8) | ((unsigned)pool->pf.dev << 3) | pool->pf.fn;
+	vf_rid = ((unsigned long)vf->bus << 8) | ((unsigned)vf->dev << 3) | vf->fn;
+	if (vf_rid < pf_rid + info.offset)
+		return 0;
+	delta = vf_rid - pf_rid - info.offset;
+	if (delta % info.stride || delta / info.stride >= info.totalvfs)
+		return 0;
+	*index = (int)(delta / info.stride);
+	return 0;
+}
+
+/* Slot indices of @dom's hostdevs that are VFs of @pool (static mode). */
+static int static_picks(struct esfm_ctx *ctx, const struct esfm_pool *pool,
+			const struct esfm_domain *dom, size_t capacity, unsigned *picks,
+			unsigned *npicks, struct esfm_err *err)
+{
+	*npicks = 0;
+	for (size_t i = 0; i < dom->nhostdev; i++) {
+		char a[ESFM_PCI_ADDR_STRLEN];
+		int idx;
+
+		if (esfm_vfpool_index_of(ctx, pool, &dom->hostdev[i].addr, &idx, err) < 0)
+			return -1;
+		if (idx < 0)
+			continue;
+		if ((size_t)idx >= capacity) {
+			esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+				     "hostdev %s is VF %d of PF, outside pool '%s' (VFs 0-%zu)",
+				     esfm_pci_addr_str(&dom->hostdev[i].addr, a), idx, pool->name,
+				     capacity ? capacity - 1 : 0);
+			return esfm_err_hint(err, "use a VF of the pool or grow the pool");
+		}
+		picks[(*npicks)++] = (unsigned)idx;
+	}
+	if (*npicks == 0) {
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+			     "static mode, but no <hostdev> in the domain is a VF of pool '%s'",
+			     pool->name);
+		return esfm_err_hint(err, "add the VF's <hostdev managed='no'> to the domain or use mode='hotplug'");
+	}
+	return 0;
+}
+
+static int check_static_free(const struct esfm_pool_state *st, const unsigned *picks, unsigned n,
+			     const char *uuid, struct esfm_err *err)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const struct esfm_vf_slot *s = &st->vfs[picks[i]];
+
+		if (s->state != ESFM_VF_FREE && strcmp(s->uuid, uuid)) {
+			esfm_err_set(err, ESFM_ERR_BUSY, 0, "pool '%s': VF %u is %s by '%s'", st->pool,
+				     picks[i], esfm_vf_state_name(s->state), s->name);
+			return esfm_err_hint(err, "stop '%s' first or give this VM another VF", s->name);
+		}
+	}
+	return 0;
+}
+
+static int reserve_locked(struct esfm_ctx *ctx, const struct esfm_pool *pool,
+			  const struct esfm_domain *dom, unsigned want,
+			  struct esfm_pool_state *st, struct esfm_allocation *out, size_t *nout,
+			  struct esfm_err *err)
+{
+	unsigned picks[ESFM_MAX_VFS_PER_VM], npicks = want;
+	size_t capacity;
+
+	if (esfm_state_load(ctx->conf.state_dir, pool->name, st, err) < 0 ||
+	    esfm_vfpool_sync(ctx, pool, st, &capacity, err) < 0)
+		return -1;
+	if (dom->mode == ESFM_MODE_STATIC) {
+		if (static_picks(ctx, pool, dom, capacity, picks, &npicks, err) < 0 ||
+		    check_static_free(st, picks, npicks, dom->uuid, err) < 0)
+			return -1;
+	} else if (esfm_alloc_pick(st, capacity, dom->uuid, want, picks, err) < 0) {
+		return -1;
+	}
+	for (unsigned i = 0; i < npicks; i++)
+		if (esfm_pci_bind_driver(ctx->sysfs, &st->vfs[picks[i]].addr, pool->driver, err) < 0)
+			return esfm_err_prefix(err, "pool '%s'", pool->name);
+	for (unsigned i = 0; i < npicks; i++) {
+		struct esfm_vf_slot *s = &st->vfs[picks[i]];
+		struct esfm_allocation *a = &out[i];
+		char addr[ESFM_PCI_ADDR_STRLEN];
+
+		snprintf(a->pool, sizeof(a->pool), "%s", pool->name);
+		a->index = picks[i];
+		a->addr = s->addr;
+		if (esfm_hostdev_alias(pool->name, picks[i], a->alias, sizeof(a->alias), err) < 0)
+			return -1;
+		if (s->state == ESFM_VF_FREE)
+			esfm_state_set_owner(s, ESFM_VF_RESERVED, ESFM_ORIGIN_HOOK, dom->uuid,
+					     dom->name, a->alias);
+		esfm_info("pool '%s': VF %u (%s) reserved for domain '%s' (%s)", pool->name,
+			  picks[i], esfm_pci_addr_str(&s->addr, addr), dom->name, dom->uuid);
+	}
+	*nout = npicks;
+	return esfm_state_save(ctx->conf.state_dir, st, err);
+}
+
+int esfm_vfpool_reserve(struct esfm_ctx *ctx, const struct esfm_domain *dom,
+			const struct esfm_pool_request *req, struct esfm_allocation *out,
+			size_t *nout, struct esfm_err *err)
+{
+	struct esfm_pool_state st = {0};
+	struct esfm_state_lock lock;
+	struct esfm_pool pool;
+	char who[ESFM_DOM_NAME_MAX + 32];
+	int r;
+
+	*nout = 0;
+	if (esfm_pool_load(&ctx->conf, req->pool, &pool, err) < 0)
+		return -1;
+	snprintf(who, sizeof(who), "esfm-hook prepare '%s'", dom->name);
+	if (esfm_state_lock(ctx->conf.state_dir, pool.name, who, ctx->conf.lock_timeout_ms, &lock,
+			    err) < 0)
+		return -1;
+	r = reserve_locked(ctx, &pool, dom, req->count, &st, out, nout, err);
+	esfm_state_unlock(&lock);
+	esfm_state_clear(&st);
+	if (r < 0)
+		*nout = 0;
+	return r;
+}
+
+typedef bool (*slot_fn)(struct esfm_vf_slot *s, void *data);
+
+/* Lock, load, apply @fn to every slot, save if anything changed. */
+static int update_slots(struct esfm_ctx *ctx, const char *pool, const char *who, slot_fn fn,
+			void *data, size_t *changed, struct esfm_err *err)
+{
+	struct esfm_pool_state st = {0};
+	struct esfm_state_lock lock;
+	int r = 0;
+
+	*changed = 0;
+	if (esfm_state_lock(ctx->conf.state_dir, pool, who, ctx->conf.lock_timeout_ms, &lock,
+			    err) < 0)
+		return -1;
+	if (esfm_state_load(ctx->conf.state_dir, pool, &st, err) < 0) {
+		r = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < st.nvfs; i++)
+		if (fn(&st.vfs[i], data))
+			(*changed)++;
+	if (*changed)
+		r = esfm_state_save(ctx->conf.state_dir, &st, err);
+out:
+	esfm_state_unlock(&lock);
+	esfm_state_clear(&st);
+	return r;
+}
+
+struct release_args {
+	const char *pool;
+	const char *uuid;
+	int index;
+	unsigned origin_mask;
+};
+
+static bool release_slot(struct esfm_vf_slot *s, void *data)
+{
+	struct release_args *a = data;
+	char addr[ESFM_PCI_ADDR_STRLEN];
+
+	if (s->state == ESFM_VF_FREE || strcmp(s->uuid, a->uuid) ||
+	    !(a->origin_mask & ESFM_ORIGIN_MASK(s->origin)) ||
+	    (a->index != ESFM_ALL_SLOTS && (unsigned)a->index != s->index))
+		return false;
+	esfm_info("pool '%s': VF %u (%s) released by domain '%s' (%s)", a->pool, s->index,
+		  esfm_pci_addr_str(&s->addr, addr), s->name, s->uuid);
+	esfm_state_set_free(s);
+	return true;
+}
+
+int esfm_vfpool_release(struct esfm_ctx *ctx, const char *pool, const char *uuid, int index,
+			unsigned origin_mask, size_t *freed, struct esfm_err *err)
+{
+	struct release_args a = {pool, uuid, index, origin_mask};
+
+	return update_slots(ctx, pool, "esfm release", release_slot, &a, freed, err);
+}
+
+struct mark_args {
+	const char *pool;
+	const char *uuid;
+	int index;
+	enum esfm_vf_state from, to;
+};
+
+static bool mark_slot(struct esfm_vf_slot *s, void *data)
+{
+	struct mark_args *a = data;
+
+	if (s->state != a->from || strcmp(s->uuid, a->uuid) ||
+	    (a->index != ESFM_ALL_SLOTS && (unsigned)a->index != s->index))
+		return false;
+	esfm_info("pool '%s': VF %u of domain '%s' %s -> %s", a->pool, s->index, s->name,
+		  esfm_vf_state_name(a->from), esfm_vf_state_name(a->to));
+	s->state = a->to;
+	return true;
+}
+
+int esfm_vfpool_mark(struct esfm_ctx *ctx, const char *pool, const char *uuid, int index,
+		     enum esfm_vf_state from, enum esfm_vf_state to, size_t *changed,
+		     struct esfm_err *err)
+{
+	struct mark_args a = {pool, uuid, index, from, to};
+
+	return update_slots(ctx, pool, "esfm mark", mark_slot, &a, changed, err);
+}
+
+struct reconcile_args {
+	const char *pool;
+	const struct esfm_domain *dom;
+};
+
+static bool reconcile_slot(struct esfm_vf_slot *s, void *data)
+{
+	struct reconcile_args *a = data;
+	char pool[ESFM_NAME_MAX];
+	unsigned idx;
+
+	for (size_t i = 0; i < a->dom->nhostdev; i++) {
+		const struct esfm_dom_hostdev *h = &a->dom->hostdev[i];
+
+		if (!esfm_hostdev_alias_parse(h->alias, pool, sizeof(pool), &idx) ||
+		    strcmp(pool, a->pool) || idx != s->index)
+			continue;
+		if (s->state != ESFM_VF_FREE && strcmp(s->uuid, a->dom->uuid)) {
+			esfm_warn("pool '%s': VF %u is in domain '%s' but recorded for '%s'; left alone",
+				  a->pool, idx, a->dom->name, s->name);
+			return false;
+		}
+		if (s->state == ESFM_VF_ATTACHED && !strcmp(s->uuid, a->dom->uuid))
+			return false;
+		esfm_info("pool '%s': VF %u adopted as attached to domain '%s' (%s)", a->pool, idx,
+			  a->dom->name, a->dom->uuid);
+		esfm_state_set_owner(s, ESFM_VF_ATTACHED,
+				     s->origin ? s->origin : ESFM_ORIGIN_HOOK, a->dom->uuid,
+				     a->dom->name, h->alias);
+		return true;
+	}
+	return false;
+}
+
+int esfm_vfpool_reconcile(struct esfm_ctx *ctx, const char *pool, const struct esfm_domain *dom,
+			  size_t *adopted, struct esfm_err *err)
+{
+	struct reconcile_args a = {pool, dom};
+
+	return update_slots(ctx, pool, "esfm-hook reconnect", reconcile_slot, &a, adopted, err);
+}
+
+int esfm_vfpool_held(struct esfm_ctx *ctx, const char *pool, const char *uuid, int state,
+		     struct esfm_allocation *out, size_t *nout, struct esfm_err *err)
+{
+	struct esfm_pool_state st = {0};
+	struct esfm_state_lock lock;
+	int r = 0;
+
+	*nout = 0;
+	if (esfm_state_lock(ctx->conf.state_dir, pool, "esfm read", ctx->conf.lock_timeout_ms,
+			    &lock, err) < 0)
+		return -1;
+	if (esfm_state_load(ctx->conf.state_dir, pool, &st, err) < 0) {
+		r = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < st.nvfs && *nout < ESFM_MAX_VFS_PER_VM; i++) {
+		struct esfm_vf_slot *s = &st.vfs[i];
+		struct esfm_allocation *a;
+
+		if (s->state == ESFM_VF_FREE || strcmp(s->uuid, uuid) ||
+		    (state >= 0 && s->state != (enum esfm_vf_state)state))
+			continue;
+		a = &out[(*nout)++];
+		snprintf(a->pool, sizeof(a->pool), "%s", pool);
+		a->index = s->index;
+		a->addr = s->addr;
+		snprintf(a->alias, sizeof(a->alias), "%s", s->alias);
+	}
+out:
+	esfm_state_unlock(&lock);
+	esfm_state_clear(&st);
+	return r;
+}

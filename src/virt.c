@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: MIT
+#include "virt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libvirt/libvirt-qemu.h>
+#include <libvirt/virterror.h>
+
+#include "json.h"
+#include "log.h"
+#include "util.h"
+
+struct esfm_virt {
+	virConnectPtr conn;
+};
+
+static void quiet_handler(void *data, virErrorPtr e)
+{
+	(void)data;
+	(void)e;
+}
+
+/* Fill @err from libvirt's last error, with @fmt as what we were doing. */
+static int virt_error(struct esfm_err *err, const char *what)
+{
+	virErrorPtr e = virGetLastError();
+	enum esfm_err_class cls = ESFM_ERR_FAILED;
+
+	if (e && (e->code == VIR_ERR_NO_DOMAIN || e->code == VIR_ERR_NO_SUPPORT))
+		cls = e->code == VIR_ERR_NO_DOMAIN ? ESFM_ERR_NOTFOUND : ESFM_ERR_FAILED;
+	esfm_err_set(err, cls, 0, "%s: %s", what, e && e->message ? e->message : "unknown libvirt error");
+	if (e && e->code == VIR_ERR_CONFIG_UNSUPPORTED && e->message &&
+	    strstr(e->message, "passthrough"))
+		esfm_err_hint(err, "this host cannot pass PCI devices to guests: enable the IOMMU (intel_iommu=on or amd_iommu=on) and load vfio-pci");
+	else if (e && e->code == VIR_ERR_OPERATION_INVALID)
+		esfm_err_hint(err, "check the VM's state with virsh domstate");
+	return -1;
+}
+
+int esfm_virt_open(const char *uri, struct esfm_virt **v, struct esfm_err *err)
+{
+	struct esfm_virt *nv;
+
+	virSetErrorFunc(NULL, quiet_handler);
+	nv = calloc(1, sizeof(*nv));
+	if (!nv)
+		return esfm_err_sys(err, ENOMEM, "cannot allocate libvirt connection");
+	nv->conn = virConnectOpen(uri);
+	if (!nv->conn) {
+		free(nv);
+		virt_error(err, "cannot connect to libvirt");
+		esfm_err_prefix(err, "%s", uri);
+		return esfm_err_hint(err, "is libvirtd running? (set libvirt_uri in esfm.conf)");
+	}
+	*v = nv;
+	return 0;
+}
+
+void esfm_virt_close(struct esfm_virt *v)
+{
+	if (!v)
+		return;
+	if (v->conn)
+		virConnectClose(v->conn);
+	free(v);
+}
+
+int esfm_virt_lookup(struct esfm_virt *v, const char *name_or_uuid, virDomainPtr *dom,
+		     struct esfm_err *err)
+{
+	*dom = NULL;
+	if (strlen(name_or_uuid) == 36)
+		*dom = virDomainLookupByUUIDString(v->conn, name_or_uuid);
+	if (!*dom)
+		*dom = virDomainLookupByName(v->conn, name_or_uuid);
+	if (!*dom) {
+		esfm_err_set(err, ESFM_ERR_NOTFOUND, 0, "VM '%s' not found", name_or_uuid);
+		return esfm_err_hint(err, "check the name with virsh list --all");
+	}
+	return 0;
+}
+
+bool esfm_virt_is_active(virDomainPtr dom)
+{
+	return virDomainIsActive(dom) == 1;
+}
+
+const char *esfm_virt_name(virDomainPtr dom)
+{
+	const char *n = virDomainGetName(dom);
+
+	return n ? n : "?";
+}
+
+int esfm_virt_domain_info(virDomainPtr dom, bool inactive, struct esfm_domain *out,
+			  struct esfm_err *err)
+{
+	_cleanup_free_ char *xml = virDomainGetXMLDesc(dom, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
+
+	if (!xml)
+		return virt_error(err, "cannot read the domain XML");
+	return esfm_domxml_parse(xml, strlen(xml), out, err);
+}
+
+static unsigned to_virt_flags(unsigned flags)
+{
+	unsigned f = 0;
+
+	if (flags & ESFM_VIRT_LIVE)
+		f |= VIR_DOMAIN_AFFECT_LIVE;
+	if (flags & ESFM_VIRT_CONFIG)
+		f |= VIR_DOMAIN_AFFECT_CONFIG;
+	return f;
+}
+
+int esfm_virt_attach(virDomainPtr dom, const char *xml, unsigned flags, struct esfm_err *err)
+{
+	if (virDomainAttachDeviceFlags(dom, xml, to_virt_flags(flags)) < 0)
+		return virt_error(err, "cannot attach the device");
+	return 0;
+}
+
+int esfm_virt_has_alias(virDomainPtr dom, const char *alias, bool inactive, bool *has,
+			struct esfm_err *err)
+{
+	struct esfm_domain *info = calloc(1, sizeof(*info));
+
+	if (!info)
+		return esfm_err_sys(err, ENOMEM, "cannot read the domain XML");
+	*has = false;
+	if (esfm_virt_domain_info(dom, inactive, info, err) < 0) {
+		free(info);
+		return -1;
+	}
+	for (size_t i = 0; i < info->nhostdev; i++)
+		if (!strcmp(info->hostdev[i].alias, alias))
+			*has = true;
+	free(info);
+	return 0;
+}
+
+int esfm_virt_detach_alias(virDomainPtr dom, const char *alias, unsigned flags, long timeout_ms,
+			   struct esfm_err *err)
+{
+	long long deadline = esfm_now_ms() + timeout_ms;
+	bool has = true;
+
+	if (virDomainDetachDeviceAlias(dom, alias, to_virt_flags(flags)) < 0)
+		return virt_error(err, "cannot detach the device");
+	if (!(flags & ESFM_VIRT_LIVE))
+		return 0;
+	/* libvirt returns success after 5 s even if the guest never let go. */
+	for (;;) {
+		if (esfm_virt_has_alias(dom, alias, false, &has, err) < 0)
+			return -1;
+		if (!has)
+			return 0;
+		if (esfm_now_ms() >= deadline)
+			break;
+		esfm_sleep_ms(100);
+	}
+	esfm_err_set(err, ESFM_ERR_BUSY, 0, "the guest did not release device %s within %ld ms", alias,
+		     timeout_ms);
+	return esfm_err_hint(err, "the guest OS must acknowledge the hot-unplug; check it is running and supports PCIe hotplug");
+}
+
+int esfm_virt_set_metadata(virDomainPtr dom, const char *xml, unsigned flags,
+			   struct esfm_err *err)
+{
+	if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, ESFM_ANNOT_PREFIX,
+				 ESFM_ANNOT_NS, to_virt_flags(flags)) < 0)
+		return virt_error(err, "cannot set the esfm metadata");
+	return 0;
+}
+
+int esfm_virt_qmp(virDomainPtr dom, const char *cmd, char **reply, struct esfm_err *err)
+{
+	char desc[512];
+
+	*reply = NULL;
+	if (virDomainQemuMonitorCommand(dom, cmd, reply, 0) < 0)
+		return virt_error(err, "QEMU monitor command failed");
+	/* libvirt returns 0 even when QEMU answers with an error object. */
+	if (esfm_json_qmp_error(*reply, desc, sizeof(desc))) {
+		esfm_err_set(err, ESFM_ERR_FAILED, 0, "QEMU refused the command: %s", desc);
+		free(*reply);
+		*reply = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int esfm_virt_qmp_has_command(virDomainPtr dom, const char *command, bool *has,
+			      struct esfm_err *err)
+{
+	_cleanup_free_ char *reply = NULL;
+
+	if (esfm_virt_qmp(dom, "{\"execute\":\"query-commands\"}", &reply, err) < 0)
+		return -1;
+	*has = esfm_json_has_name(reply, command);
+	return 0;
+}
+
+int esfm_virt_device_pause(virDomainPtr dom, const char *alias, bool pause, struct esfm_err *err)
+{
+	_cleanup_free_ char *cmd = NULL;
+	_cleanup_free_ char *reply = NULL;
+
+	if (esfm_json_device_pause_cmd(alias, pause, &cmd, err) < 0)
+		return -1;
+	if (esfm_virt_qmp(dom, cmd, &reply, err) < 0)
+		return esfm_err_prefix(err, "device_pause %s %s", alias, pause ? "on" : "off");
+	return 0;
+}
+
+int esfm_virt_list_domains(struct esfm_virt *v, virDomainPtr **doms, size_t *n,
+			   struct esfm_err *err)
+{
+	int r = virConnectListAllDomains(v->conn, doms, 0);
+
+	if (r < 0)
+		return virt_error(err, "cannot list domains");
+	*n = (size_t)r;
+	return 0;
+}
+
+void esfm_virt_free_domains(virDomainPtr *doms, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		virDomainFree(doms[i]);
+	free(doms);
+}

@@ -84,10 +84,12 @@ $(HOOK): $(BUILDDIR)/hooks/esfm-hook.o $(LIB)
 $(WORKER): $(BUILDDIR)/hooks/esfm-hook-worker.o $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILDDIR)/tests/unit/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h)
+# tests/unit/<test>.ldflags may add linker flags, e.g. -Wl,--wrap=rename.
+$(BUILDDIR)/tests/unit/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h) $(wildcard tests/unit/*.ldflags)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -Itests/unit -o $@ $< $(LIB) \
-		$(PKG_LIBS) $(shell pkg-config --libs cmocka) $(ALL_LDFLAGS) $(UNIT_LDFLAGS_$*)
+		$(PKG_LIBS) $(shell pkg-config --libs cmocka) $(ALL_LDFLAGS) \
+		$(shell cat tests/unit/$*.ldflags 2>/dev/null)
 
 $(BUILDDIR)/tests/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(dir $@)

@@ -16,7 +16,30 @@
 int esfm_hostdev_alias(const char *pool, unsigned index, char *buf, size_t len,
 		       struct esfm_err *err)
 {
-	return esfm_snprintf(buf, len, err, ESFM_ALIAS_PREFIX "%s-%u", pool, index);
+	size_t n = strlen(ESFM_ALIAS_PREFIX);
+
+	if (esfm_snprintf(buf, len, err, ESFM_ALIAS_PREFIX "%s-%u", pool, index) < 0)
+		return -1;
+	for (char *p = buf + n; *p; p++)
+		if (*p == '.')
+			*p = '_';
+	return 0;
+}
+
+bool esfm_hostdev_alias_match(const char *alias, const char *pool, unsigned *index)
+{
+	char mine[ESFM_ALIAS_MAX], part[ESFM_ALIAS_MAX];
+	unsigned idx;
+
+	if (!esfm_hostdev_alias_parse(alias, part, sizeof(part), &idx) ||
+	    esfm_hostdev_alias(pool, 0, mine, sizeof(mine), NULL) < 0)
+		return false;
+	/* mine is "ua-esfm-<pool>-0": compare the pool part only. */
+	mine[strlen(mine) - 2] = '\0';
+	if (strcmp(mine + strlen(ESFM_ALIAS_PREFIX), part))
+		return false;
+	*index = idx;
+	return true;
 }
 
 bool esfm_hostdev_alias_parse(const char *alias, char *pool, size_t pool_len, unsigned *index)

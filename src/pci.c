@@ -100,6 +100,21 @@ int esfm_pci_vf_addr_compute(const struct esfm_pci_addr *pf, unsigned offset, un
 	return 0;
 }
 
+int esfm_pci_vf_index_compute(const struct esfm_pci_addr *pf, unsigned offset, unsigned stride,
+			      unsigned totalvfs, const struct esfm_pci_addr *vf)
+{
+	unsigned long pf_rid = ((unsigned long)pf->bus << 8) | ((unsigned)pf->dev << 3) | pf->fn;
+	unsigned long vf_rid = ((unsigned long)vf->bus << 8) | ((unsigned)vf->dev << 3) | vf->fn;
+	unsigned long delta;
+
+	if (vf->domain != pf->domain || !stride || vf_rid < pf_rid + offset)
+		return -1;
+	delta = vf_rid - pf_rid - offset;
+	if (delta % stride || delta / stride >= totalvfs)
+		return -1;
+	return (int)(delta / stride);
+}
+
 struct esfm_sysfs *esfm_sysfs_new(const char *root, struct esfm_err *err)
 {
 	struct esfm_sysfs *s;

@@ -48,6 +48,13 @@ int esfm_pci_addr_cmp(const struct esfm_pci_addr *a, const struct esfm_pci_addr 
 int esfm_pci_vf_addr_compute(const struct esfm_pci_addr *pf, unsigned offset, unsigned stride,
 			     unsigned index, struct esfm_pci_addr *out, struct esfm_err *err);
 
+/*
+ * Inverse of esfm_pci_vf_addr_compute: the index of @vf among the VFs of @pf,
+ * or -1 if @vf cannot be one of its first @totalvfs VFs.
+ */
+int esfm_pci_vf_index_compute(const struct esfm_pci_addr *pf, unsigned offset, unsigned stride,
+			      unsigned totalvfs, const struct esfm_pci_addr *vf);
+
 /* A sysfs root. Opaque; create with esfm_sysfs_new, free with esfm_sysfs_free (NULL-safe). */
 struct esfm_sysfs;
 

@@ -180,7 +180,7 @@ static int parse_slot(xmlNodePtr n, struct esfm_vf_slot *s, const char *path, st
 static int parse_state(xmlDocPtr doc, const char *path, struct esfm_pool_state *st,
 		       struct esfm_err *err)
 {
-	xmlNodePtr root = xmlDocGetRootElement(doc);
+	xmlNodePtr root = xmlDocGetRootElement(doc), bs;
 	char v[64];
 	size_t n = 0;
 
@@ -191,6 +191,12 @@ static int parse_state(xmlDocPtr doc, const char *path, struct esfm_pool_state *
 		return esfm_err_prefix(err, "%s", path);
 	esfm_xml_prop(root, "generation", v, sizeof(v));
 	st->generation = strtoul(v, NULL, 10);
+	if ((bs = esfm_xml_child(root, "bitstream"))) {
+		esfm_xml_prop(bs, "path", st->bitstream, sizeof(st->bitstream));
+		esfm_xml_prop(bs, "kind", st->bitstream_kind, sizeof(st->bitstream_kind));
+		esfm_xml_prop(bs, "flashed-at", v, sizeof(v));
+		st->flashed_at = strtoll(v, NULL, 10);
+	}
 	for (xmlNodePtr c = esfm_xml_child(root, "vf"); c; c = esfm_xml_next(c, "vf"))
 		n++;
 	st->vfs = n ? calloc(n, sizeof(*st->vfs)) : NULL;
@@ -283,6 +289,15 @@ int esfm_state_save(const char *state_dir, struct esfm_pool_state *st, struct es
 	    set_prop(root, "pf", esfm_pci_addr_str(&st->pf, a)) < 0 ||
 	    set_prop(root, "generation", v) < 0)
 		return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
+	if (st->bitstream[0]) {
+		xmlNodePtr bs = xmlNewChild(root, NULL, BAD_CAST "bitstream", NULL);
+
+		snprintf(v, sizeof(v), "%lld", st->flashed_at);
+		if (!bs || set_prop(bs, "path", st->bitstream) < 0 ||
+		    (st->bitstream_kind[0] && set_prop(bs, "kind", st->bitstream_kind) < 0) ||
+		    set_prop(bs, "flashed-at", v) < 0)
+			return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
+	}
 	for (size_t i = 0; i < st->nvfs; i++)
 		if (slot_to_xml(root, &st->vfs[i]) < 0)
 			return esfm_err_sys(err, ENOMEM, "cannot build %s", path);

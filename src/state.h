@@ -49,6 +49,9 @@ struct esfm_pool_state {
 	char pool[ESFM_NAME_MAX];
 	struct esfm_pci_addr pf;
 	unsigned long generation; /* bumped by every save */
+	char bitstream[4096];     /* last bitstream flashed on the PF, "" if none */
+	char bitstream_kind[33];
+	long long flashed_at;     /* epoch seconds */
 	size_t nvfs;
 	struct esfm_vf_slot *vfs; /* vfs[i].index == i */
 };

@@ -59,21 +59,11 @@ int esfm_vfpool_index_of(struct esfm_ctx *ctx, const struct esfm_pool *pool,
 			 const struct esfm_pci_addr *vf, int *index, struct esfm_err *err)
 {
 	struct esfm_pf_info info;
-	unsigned long pf_rid, vf_rid, delta;
 
 	*index = -1;
 	if (esfm_pci_pf_info(ctx->sysfs, &pool->pf, &info, err) < 0)
 		return -1;
-	if (vf->domain != pool->pf.domain || !info.stride)
-		return 0;
-	pf_rid = ((unsigned long)pool->pf.bus << 8) | ((unsigned)pool->pf.dev << 3) | pool->pf.fn;
-	vf_rid = ((unsigned long)vf->bus << 8) | ((unsigned)vf->dev << 3) | vf->fn;
-	if (vf_rid < pf_rid + info.offset)
-		return 0;
-	delta = vf_rid - pf_rid - info.offset;
-	if (delta % info.stride || delta / info.stride >= info.totalvfs)
-		return 0;
-	*index = (int)(delta / info.stride);
+	*index = esfm_pci_vf_index_compute(&pool->pf, info.offset, info.stride, info.totalvfs, vf);
 	return 0;
 }
 
@@ -286,14 +276,12 @@ struct reconcile_args {
 static bool reconcile_slot(struct esfm_vf_slot *s, void *data)
 {
 	struct reconcile_args *a = data;
-	char pool[ESFM_NAME_MAX];
 	unsigned idx;
 
 	for (size_t i = 0; i < a->dom->nhostdev; i++) {
 		const struct esfm_dom_hostdev *h = &a->dom->hostdev[i];
 
-		if (!esfm_hostdev_alias_parse(h->alias, pool, sizeof(pool), &idx) ||
-		    strcmp(pool, a->pool) || idx != s->index)
+		if (!esfm_hostdev_alias_match(h->alias, a->pool, &idx) || idx != s->index)
 			continue;
 		if (s->state != ESFM_VF_FREE && strcmp(s->uuid, a->dom->uuid)) {
 			esfm_warn("pool '%s': VF %u is in domain '%s' but recorded for '%s'; left alone",

@@ -123,6 +123,13 @@ int esfm_virt_attach(virDomainPtr dom, const char *xml, unsigned flags, struct e
 	return 0;
 }
 
+int esfm_virt_detach_xml(virDomainPtr dom, const char *xml, unsigned flags, struct esfm_err *err)
+{
+	if (virDomainDetachDeviceFlags(dom, xml, to_virt_flags(flags)) < 0)
+		return virt_error(err, "cannot detach the device");
+	return 0;
+}
+
 int esfm_virt_has_alias(virDomainPtr dom, const char *alias, bool inactive, bool *has,
 			struct esfm_err *err)
 {

@@ -50,6 +50,9 @@ int esfm_virt_attach(virDomainPtr dom, const char *xml, unsigned flags, struct e
 int esfm_virt_detach_alias(virDomainPtr dom, const char *alias, unsigned flags, long timeout_ms,
 			   struct esfm_err *err);
 
+/* Detach the device described by @xml (matched by libvirt on its source address). */
+int esfm_virt_detach_xml(virDomainPtr dom, const char *xml, unsigned flags, struct esfm_err *err);
+
 /* True if a hostdev with @alias is in the live (or persistent) XML. */
 int esfm_virt_has_alias(virDomainPtr dom, const char *alias, bool inactive, bool *has,
 			struct esfm_err *err);

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The operator's operations on one PF (init, reconf, attach, detach,
+ * listings) and on all pools (status). Each holds the pool lock for its
+ * whole run, so a hook prepare arriving meanwhile waits and then refuses
+ * with "pool ... is being reconfigured". Progress and confirmation go
+ * through callbacks the CLI installs; nothing here prints.
+ */
+#ifndef ESFM_OPS_H
+#define ESFM_OPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "pci.h"
+#include "plan.h"
+#include "pool.h"
+#include "state.h"
+#include "vfpool.h"
+
+struct esfm_ui {
+	/* One finished step: what, how long, whether it worked. */
+	void (*step)(void *data, const char *what, long ms, bool ok);
+	/* A warning the operator should see even without -v. */
+	void (*warn)(void *data, const char *msg);
+	/* Ask before touching running VMs; return true to go on. */
+	bool (*confirm)(void *data, const char *question);
+	void *data;
+};
+
+struct esfm_op_opts {
+	bool yes;          /* -y: no questions, go on despite missing VMs */
+	bool pause;        /* -p: device_pause instead of hot-unplug */
+	bool qmax_set;     /* -qn given */
+	unsigned qmax;     /* default ESFM_DEFAULT_QMAX at init */
+	char vm_base[ESFM_NAME_MAX];
+	char bitstream[4096]; /* -b file, "" if none */
+	char bitstream_kind[33];
+	long detach_timeout_ms; /* wait for a guest to release a hot-unplugged VF */
+};
+
+/* Who holds which VF of a PF, according to libvirt (live and persistent XML) and the state. */
+struct esfm_vf_view {
+	unsigned index;
+	struct esfm_pci_addr addr;
+	bool exists;
+	char driver[64];
+	enum esfm_vf_state state;
+	enum esfm_vf_origin origin;
+	char vm[ESFM_DOM_NAME_MAX]; /* "" if free */
+	char uuid[ESFM_UUID_STRLEN];
+	char alias[96];
+	bool running, live, config;
+};
+
+struct esfm_pf_view {
+	struct esfm_pool pool;
+	struct esfm_pf_info info;
+	size_t nvfs; /* max(numvfs, state slots) */
+	struct esfm_vf_view *vfs;
+	char bitstream[4096];
+	char bitstream_kind[33];
+	long long flashed_at;
+};
+
+void esfm_pf_view_free(struct esfm_pf_view *v);
+
+/* init <n>: reset the PF to n VFs bound to the pool driver, VF i attached to <base><i>. */
+int esfm_op_init(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, unsigned n,
+		 const struct esfm_op_opts *opts, const struct esfm_ui *ui, struct esfm_err *err);
+
+/* reconf <n>: change the VF count, keeping guests' devices (pause or unplug/re-attach). */
+int esfm_op_reconf(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, unsigned n,
+		   const struct esfm_op_opts *opts, const struct esfm_ui *ui, struct esfm_err *err);
+
+/* attach <idx> <vm>: live and persistent for a running VM, persistent for a stopped one. */
+int esfm_op_attach(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, unsigned idx,
+		   const char *vm, const struct esfm_op_opts *opts, const struct esfm_ui *ui,
+		   struct esfm_err *err);
+
+/* detach <idx>: from whichever VM holds it, live and persistent. */
+int esfm_op_detach(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, unsigned idx,
+		   const struct esfm_op_opts *opts, const struct esfm_ui *ui, struct esfm_err *err);
+
+/*
+ * The PF's VFs and who holds them. @with_libvirt false reads only sysfs and
+ * the state (no libvirt connection needed).
+ */
+int esfm_op_view(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, bool with_libvirt,
+		 struct esfm_pf_view *view, struct esfm_err *err);
+
+/* Every declared pool and every PF with a state file, as JSON (stable, see esfm-pool(5)). */
+int esfm_op_status_json(struct esfm_ctx *ctx, bool with_libvirt, char **out,
+			struct esfm_err *err);
+
+/* Views of every declared pool's PF and of PFs with a state file. */
+int esfm_op_status(struct esfm_ctx *ctx, bool with_libvirt, struct esfm_pf_view **views,
+		   size_t *n, struct esfm_err *err);
+
+#endif

@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: MIT
+/* init and reconf: plan the change of VF count, then carry it out step by step. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "flash.h"
+#include "hostdev.h"
+#include "log.h"
+#include "ops.h"
+#include "ops_internal.h"
+#include "util.h"
+#include "virt.h"
+
+struct change {
+	struct esfm_ctx *ctx;
+	const struct esfm_op_opts *opts;
+	const struct esfm_ui *ui;
+	struct esfm_virt *virt;
+	struct esfm_pool pool;
+	struct esfm_pf_view view;
+	struct esfm_pool_state st;
+	bool init;
+	unsigned n;
+	struct esfm_plan_holder *holders;
+	struct esfm_plan_target *targets;
+	struct esfm_plan plan;
+	bool prepared_pf; /* flash and qmax done before creating VFs */
+	unsigned old_qmax;
+	bool had_qmax;
+};
+
+static void report(const struct esfm_ui *ui, const char *what, long long t0, bool ok)
+{
+	if (ui && ui->step)
+		ui->step(ui->data, what, (long)(esfm_now_ms() - t0), ok);
+}
+
+static void warn(const struct esfm_ui *ui, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(const struct esfm_ui *ui, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	esfm_warn("%s", msg);
+	if (ui && ui->warn)
+		ui->warn(ui->data, msg);
+}
+
+static int lookup_targets(struct change *c, struct esfm_err *err)
+{
+	char missing[1024] = "";
+	size_t nmissing = 0, len = 0;
+
+	c->targets = c->n ? calloc(c->n, sizeof(*c->targets)) : NULL;
+	if (c->n && !c->targets)
+		return esfm_err_sys(err, ENOMEM, "cannot plan");
+	for (unsigned i = 0; i < c->n; i++) {
+		struct esfm_plan_target *t = &c->targets[i];
+		virDomainPtr dom;
+		struct esfm_err e = {0};
+
+		t->index = i;
+		snprintf(t->vm, sizeof(t->vm), "%s%u", c->opts->vm_base, i);
+		if (!c->init && i < c->view.nvfs && c->holders[i].held)
+			continue;
+		if (esfm_virt_lookup(c->virt, t->vm, &dom, &e) < 0) {
+			nmissing++;
+			if (len < sizeof(missing) - 70)
+				len += (size_t)snprintf(missing + len, sizeof(missing) - len, "%s%s",
+							nmissing > 1 ? ", " : "", t->vm);
+			continue;
+		}
+		t->exists = true;
+		t->running = esfm_virt_is_active(dom);
+		virDomainFree(dom);
+	}
+	if (!nmissing)
+		return 0;
+	if (!c->opts->yes) {
+		esfm_err_set(err, ESFM_ERR_NOTFOUND, 0, "VM%s %s not found", nmissing > 1 ? "s" : "",
+			     missing);
+		return esfm_err_hint(err, "define %s, use -vm to name another base, or rerun with -y to leave %s VF%s unattached",
+				     nmissing > 1 ? "them" : "it", nmissing > 1 ? "those" : "that",
+				     nmissing > 1 ? "s" : "");
+	}
+	warn(c->ui, "VM%s %s not found; %s VF%s stay%s unattached", nmissing > 1 ? "s" : "", missing,
+	     nmissing > 1 ? "those" : "that", nmissing > 1 ? "s" : "", nmissing > 1 ? "" : "s");
+	return 0;
+}
+
+static int build_holders(struct change *c, struct esfm_err *err)
+{
+	size_t old = c->view.info.numvfs;
+
+	c->holders = calloc(old ? old : 1, sizeof(*c->holders));
+	if (!c->holders)
+		return esfm_err_sys(err, ENOMEM, "cannot plan");
+	for (size_t i = 0; i < old && i < c->view.nvfs; i++) {
+		const struct esfm_vf_view *vf = &c->view.vfs[i];
+		struct esfm_plan_holder *h = &c->holders[i];
+
+		h->index = (unsigned)i;
+		h->held = vf->vm[0] != '\0';
+		snprintf(h->vm, sizeof(h->vm), "%s", vf->vm);
+		snprintf(h->uuid, sizeof(h->uuid), "%s", vf->uuid);
+		snprintf(h->alias, sizeof(h->alias), "%s", vf->alias);
+		h->running = vf->running;
+		h->live = vf->live;
+		h->config = vf->config;
+		h->origin = vf->origin;
+	}
+	return 0;
+}
+
+/* Ask each running holder's QEMU whether it has device_pause. */
+static void probe_pause(struct change *c)
+{
+	for (size_t i = 0; i < c->view.info.numvfs; i++) {
+		struct esfm_plan_holder *h = &c->holders[i];
+		struct esfm_err e = {0};
+		virDomainPtr dom;
+
+		if (!h->held || !h->running || !h->live)
+			continue;
+		if (esfm_virt_lookup(c->virt, h->uuid[0] ? h->uuid : h->vm, &dom, &e) == 0) {
+			if (esfm_virt_qmp_has_command(dom, "device_pause", &h->can_pause, &e) < 0)
+				h->can_pause = false;
+			virDomainFree(dom);
+		}
+		if (!h->can_pause)
+			warn(c->ui, "VM '%s': QEMU has no device_pause; hot-unplugging VF %zu instead",
+			     h->vm, i);
+	}
+}
+
+static int confirm(struct change *c, struct esfm_err *err)
+{
+	char names[512] = "", question[768];
+	size_t n = 0, len = 0;
+
+	for (size_t i = 0; i < c->view.info.numvfs; i++) {
+		const struct esfm_plan_holder *h = &c->holders[i];
+
+		if (!h->held || !h->running || !h->live)
+			continue;
+		n++;
+		if (len < sizeof(names) - 70)
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+						n > 1 ? ", " : "", h->vm);
+	}
+	if (!n || c->opts->yes)
+		return 0;
+	snprintf(question, sizeof(question),
+		 "this removes the VFs of %zu running VM%s for a moment (%s)", n, n > 1 ? "s" : "",
+		 names);
+	if (c->ui && c->ui->confirm) {
+		if (c->ui->confirm(c->ui->data, question))
+			return 0;
+		return esfm_err_set(err, ESFM_ERR_USAGE, 0, "cancelled");
+	}
+	esfm_err_set(err, ESFM_ERR_USAGE, 0, "refusing without a terminal: %s", question);
+	return esfm_err_hint(err, "rerun with -y to confirm");
+}
+
+static int vf_addr(struct change *c, unsigned i, struct esfm_pci_addr *a, struct esfm_err *err)
+{
+	return esfm_pci_vf_addr(c->ctx->sysfs, &c->pool.pf, i, a, err);
+}
+
+static int with_domain(struct change *c, const char *vm, virDomainPtr *dom, struct esfm_err *err)
+{
+	return esfm_virt_lookup(c->virt, vm, dom, err);
+}
+
+static int hostdev_for(struct change *c, unsigned i, const char *alias_in, char *alias,
+		       size_t alias_len, char **xml, struct esfm_err *err)
+{
+	struct esfm_pci_addr a;
+
+	if (alias_in && !strncmp(alias_in, "ua-", 3))
+		snprintf(alias, alias_len, "%s", alias_in);
+	else if (esfm_hostdev_alias(c->pool.name, i, alias, alias_len, err) < 0)
+		return -1;
+	if (vf_addr(c, i, &a, err) < 0)
+		return -1;
+	return esfm_hostdev_xml(c->ctx->conf.template_dir, &a, alias, xml, err);
+}
+
+/* Flash and qmax happen with no VFs, right before creating them. */
+static int prepare_pf(struct change *c, struct esfm_err *err)
+{
+	const struct esfm_op_opts *o = c->opts;
+	long long t0;
+	char what[128];
+	unsigned qmax;
+
+	if (c->prepared_pf)
+		return 0;
+	c->prepared_pf = true;
+	if (o->bitstream[0] && esfm_flash(c->ctx, &c->pool, o->bitstream, o->bitstream_kind,
+					  c->ui, &c->st, err) < 0)
+		return -1;
+	if (!c->view.info.has_qdma && !o->qmax_set)
+		return 0;
+	qmax = o->qmax_set ? o->qmax : (c->init ? ESFM_DEFAULT_QMAX : c->old_qmax);
+	if (!c->init && !o->qmax_set && !o->bitstream[0])
+		return 0;
+	if (c->pool.has_qmax && !o->qmax_set)
+		qmax = c->pool.qmax;
+	t0 = esfm_now_ms();
+	snprintf(what, sizeof(what), "set QDMA qmax to %u", qmax);
+	if (esfm_pci_qmax_set(c->ctx->sysfs, &c->pool.pf, qmax, err) < 0) {
+		report(c->ui, what, t0, false);
+		return -1;
+	}
+	report(c->ui, what, t0, true);
+	return 0;
+}
+
+static int do_step(struct change *c, const struct esfm_step *s, struct esfm_err *err)
+{
+	_cleanup_free_ char *xml = NULL;
+	struct esfm_pci_addr a;
+	virDomainPtr dom = NULL;
+	char alias[96];
+	int r = -1;
+
+	switch (s->kind) {
+	case ESFM_STEP_NUMVFS:
+		if (s->value && prepare_pf(c, err) < 0)
+			return -1;
+		return esfm_pci_set_numvfs(c->ctx->sysfs, &c->pool.pf, s->value,
+					   ESFM_PCI_NUMVFS_NO_AUTOPROBE, err);
+	case ESFM_STEP_BIND:
+		if (vf_addr(c, s->index, &a, err) < 0 ||
+		    esfm_pci_wait_device(c->ctx->sysfs, &a, c->ctx->conf.vf_timeout_ms, err) < 0)
+			return -1;
+		return esfm_pci_bind_driver(c->ctx->sysfs, &a, c->pool.driver, err);
+	case ESFM_STEP_UNBIND:
+		if (vf_addr(c, s->index, &a, err) < 0)
+			return -1;
+		return esfm_pci_unbind(c->ctx->sysfs, &a, err);
+	default:
+		break;
+	}
+	if (with_domain(c, s->vm, &dom, err) < 0)
+		return -1;
+	switch (s->kind) {
+	case ESFM_STEP_PAUSE:
+	case ESFM_STEP_RESUME:
+		r = esfm_virt_device_pause(dom, s->alias, s->kind == ESFM_STEP_PAUSE, err);
+		break;
+	case ESFM_STEP_UNPLUG:
+	case ESFM_STEP_DETACH_PAUSED:
+		r = esfm_virt_detach_alias(dom, s->alias, ESFM_VIRT_LIVE, c->opts->detach_timeout_ms,
+					   err);
+		break;
+	case ESFM_STEP_DROP_CONFIG:
+		r = hostdev_for(c, s->index, s->alias, alias, sizeof(alias), &xml, err);
+		if (r == 0)
+			r = esfm_virt_detach_xml(dom, xml, ESFM_VIRT_CONFIG, err);
+		break;
+	case ESFM_STEP_REATTACH:
+	case ESFM_STEP_ATTACH:
+		r = hostdev_for(c, s->index, s->kind == ESFM_STEP_REATTACH ? s->alias : NULL, alias,
+				sizeof(alias), &xml, err);
+		if (r == 0)
+			r = esfm_virt_attach(dom, xml,
+					     (s->live ? ESFM_VIRT_LIVE : 0) |
+						     (s->config ? ESFM_VIRT_CONFIG : 0),
+					     err);
+		break;
+	default:
+		break;
+	}
+	virDomainFree(dom);
+	return r;
+}
+
+static int run_plan(struct change *c, struct esfm_err *err)
+{
+	for (size_t i = 0; i < c->plan.nsteps; i++) {
+		const struct esfm_step *s = &c->plan.steps[i];
+		char what[512];
+		long long t0 = esfm_now_ms();
+
+		esfm_step_describe(s, what, sizeof(what));
+		if (do_step(c, s, err) < 0) {
+			report(c->ui, what, t0, false);
+			return esfm_err_prefix(err, "%s", what);
+		}
+		report(c->ui, what, t0, true);
+	}
+	if (c->n && !c->prepared_pf && (c->init || c->opts->qmax_set || c->opts->bitstream[0]))
+		return prepare_pf(c, err);
+	return 0;
+}
+
+/* Make the state say what the plan did. */
+static int record(struct change *c, struct esfm_err *err)
+{
+	struct esfm_pci_addr a;
+
+	for (size_t i = 0; i < c->st.nvfs; i++)
+		if (i >= c->n || c->init)
+			esfm_state_set_free(&c->st.vfs[i]);
+	if (esfm_state_resize(&c->st, c->n, err) < 0)
+		return -1;
+	c->st.pf = c->pool.pf;
+	for (unsigned i = 0; i < c->n; i++) {
+		struct esfm_vf_slot *s = &c->st.vfs[i];
+
+		if (vf_addr(c, i, &a, err) < 0)
+			return -1;
+		s->addr = a;
+	}
+	for (size_t i = 0; i < c->plan.nsteps; i++) {
+		const struct esfm_step *s = &c->plan.steps[i];
+		char alias[96];
+		virDomainPtr dom;
+
+		if (s->kind != ESFM_STEP_ATTACH)
+			continue;
+		if (esfm_hostdev_alias(c->pool.name, s->index, alias, sizeof(alias), err) < 0 ||
+		    with_domain(c, s->vm, &dom, err) < 0)
+			return -1;
+		{
+			char uuid[VIR_UUID_STRING_BUFLEN];
+
+			virDomainGetUUIDString(dom, uuid);
+			esfm_state_set_owner(&c->st.vfs[s->index], ESFM_VF_ATTACHED, ESFM_ORIGIN_CLI,
+					     uuid, s->vm, alias);
+		}
+		virDomainFree(dom);
+	}
+	return esfm_state_save(c->ctx->conf.state_dir, &c->st, err);
+}
+
+/* Hook-managed VMs that lost or kept VFs: rewrite their live metadata from the state. */
+static void refresh_metadata(struct change *c)
+{
+	for (size_t i = 0; i < c->view.info.numvfs; i++) {
+		const struct esfm_plan_holder *h = &c->holders[i];
+		struct esfm_allocation alloc[ESFM_MAX_VFS_PER_VM];
+		_cleanup_free_ char *xml = NULL;
+		struct esfm_domain *d;
+		struct esfm_err e = {0};
+		virDomainPtr dom;
+		size_t nalloc = 0;
+
+		if (!h->held || h->origin != ESFM_ORIGIN_HOOK || !h->running)
+			continue;
+		if (esfm_virt_lookup(c->virt, h->uuid, &dom, &e) < 0)
+			continue;
+		d = calloc(1, sizeof(*d));
+		if (d && esfm_virt_domain_info(dom, false, d, &e) == 0 && d->annotated) {
+			for (size_t p = 0; p < d->nreq; p++) {
+				size_t got = 0;
+				const char *pool = d->req[p].pool;
+
+				/* This pool's state is ours (lock held); read it directly. */
+				if (!strcmp(pool, c->pool.name)) {
+					for (size_t k = 0; k < c->st.nvfs && nalloc < ESFM_MAX_VFS_PER_VM; k++) {
+						const struct esfm_vf_slot *s = &c->st.vfs[k];
+
+						if (s->state == ESFM_VF_FREE || strcmp(s->uuid, h->uuid))
+							continue;
+						snprintf(alloc[nalloc].pool, sizeof(alloc[nalloc].pool), "%s", pool);
+						alloc[nalloc].index = s->index;
+						alloc[nalloc].addr = s->addr;
+						snprintf(alloc[nalloc].alias, sizeof(alloc[nalloc].alias), "%s", s->alias);
+						nalloc++;
+					}
+					continue;
+				}
+				if (esfm_vfpool_held(c->ctx, pool, h->uuid, -1, alloc + nalloc, &got, &e) == 0)
+					nalloc += got;
+			}
+			if (esfm_domxml_annotation_xml(d, alloc, nalloc, NULL, NULL, &xml, &e) == 0)
+				esfm_virt_set_metadata(dom, xml, ESFM_VIRT_LIVE, &e);
+		}
+		free(d);
+		virDomainFree(dom);
+	}
+}
+
+static int change_locked(struct change *c, struct esfm_err *err)
+{
+	struct esfm_plan_input in = {0};
+
+	if (esfm_virt_open(c->ctx->conf.libvirt_uri, &c->virt, err) < 0 ||
+	    esfm_ops_view_of_pool(c->ctx, &c->pool, c->virt, &c->view, err) < 0 ||
+	    esfm_state_load(c->ctx->conf.state_dir, c->pool.name, &c->st, err) < 0)
+		return -1;
+	if (c->n > c->view.info.totalvfs) {
+		char a[ESFM_PCI_ADDR_STRLEN];
+
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "PF %s: cannot create %u VFs",
+			     esfm_pci_addr_str(&c->pool.pf, a), c->n);
+		return esfm_err_hint(err, "the PF supports at most %u VFs (sriov_totalvfs)",
+				     c->view.info.totalvfs);
+	}
+	c->had_qmax = c->view.info.has_qdma &&
+		      esfm_pci_qmax_get(c->ctx->sysfs, &c->pool.pf, &c->old_qmax, NULL) == 0;
+	if (build_holders(c, err) < 0 || lookup_targets(c, err) < 0)
+		return -1;
+	if (c->opts->pause && !c->init)
+		probe_pause(c);
+	if (confirm(c, err) < 0)
+		return -1;
+	in.old_count = c->view.info.numvfs;
+	in.new_count = c->n;
+	in.pause = c->opts->pause && !c->init;
+	in.recreate = c->init;
+	in.reset = c->init;
+	in.attach_new = true;
+	in.holders = c->holders;
+	in.nholders = c->view.info.numvfs;
+	in.targets = c->targets;
+	in.ntargets = c->n;
+	if (esfm_plan_build(&in, &c->plan, err) < 0)
+		return -1;
+	if (run_plan(c, err) < 0) {
+		struct esfm_err e = {0};
+
+		/* Keep the state as close to the truth as we know it. */
+		if (record(c, &e) < 0)
+			esfm_warn("cannot record the partial change: %s", e.msg);
+		return -1;
+	}
+	if (record(c, err) < 0)
+		return -1;
+	refresh_metadata(c);
+	return 0;
+}
+
+static int change(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, unsigned n, bool init,
+		  const struct esfm_op_opts *opts, const struct esfm_ui *ui, struct esfm_err *err)
+{
+	struct change c = {.ctx = ctx, .opts = opts, .ui = ui, .init = init, .n = n};
+	struct esfm_state_lock lock;
+	int r;
+
+	if (esfm_pool_for_pf(&ctx->conf, pf, &c.pool, err) < 0)
+		return -1;
+	if (esfm_state_lock(ctx->conf.state_dir, c.pool.name, init ? "esfm init" : "esfm reconf",
+			    ctx->conf.lock_timeout_ms, &lock, err) < 0)
+		return -1;
+	r = change_locked(&c, err);
+	esfm_state_unlock(&lock);
+	esfm_plan_free(&c.plan);
+	esfm_state_clear(&c.st);
+	esfm_pf_view_free(&c.view);
+	esfm_virt_close(c.virt);
+	free(c.holders);
+	free(c.targets);
+	return r;
+}
+
+int esfm_op_init(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, unsigned n,
+		 const struct esfm_op_opts *opts, const struct esfm_ui *ui, struct esfm_err *err)
+{
+	return change(ctx, pf, n, true, opts, ui, err);
+}
+
+int esfm_op_reconf(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, unsigned n,
+		   const struct esfm_op_opts *opts, const struct esfm_ui *ui, struct esfm_err *err)
+{
+	return change(ctx, pf, n, false, opts, ui, err);
+}

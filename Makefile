@@ -76,28 +76,34 @@ $(LIB): $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(ESFM): $(BUILDDIR)/src/esfm.o $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(HOOK): $(BUILDDIR)/hooks/esfm-hook.o $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(HOOK_LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(HOOK_LIBS)
 
 $(WORKER): $(BUILDDIR)/hooks/esfm-hook-worker.o $(LIB)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # tests/unit/<test>.ldflags may add linker flags, e.g. -Wl,--wrap=rename.
 $(BUILDDIR)/tests/unit/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h) $(wildcard tests/unit/*.ldflags)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -Itests/unit -o $@ $< $(LIB) \
+	@$(if $(Q),echo "  TEST    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -Itests/unit -o $@ $< $(LIB) \
 		$(PKG_LIBS) $(shell pkg-config --libs cmocka) $(ALL_LDFLAGS) \
 		$(shell cat tests/unit/$*.ldflags 2>/dev/null)
 
 $(BUILDDIR)/tests/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(ALL_LDFLAGS)
+	@$(if $(Q),echo "  TOOL    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(ALL_LDFLAGS)
 
 $(SIM): $(SIM_SRCS) $(wildcard tests/sim/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags fuse3) -o $@ $(SIM_SRCS) \
+	@$(if $(Q),echo "  SIM     $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags fuse3) -o $@ $(SIM_SRCS) \
 		$(shell pkg-config --libs fuse3) -lpthread $(ALL_LDFLAGS)
 
 tests: all $(UNIT_BINS) $(TOOL_BINS) $(if $(SIM_SRCS),$(SIM))

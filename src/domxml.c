@@ -23,6 +23,7 @@ static bool in_esfm_ns(xmlNodePtr n)
 	       !xmlStrcmp(n->ns->href, BAD_CAST ESFM_ANNOT_NS);
 }
 
+/* @count NULL: attribute absent (1 VF); "" or anything but 1..64 is an error. */
 static int add_request(struct esfm_domain *dom, const char *pool, const char *count,
 		       struct esfm_err *err)
 {
@@ -33,7 +34,7 @@ static int add_request(struct esfm_domain *dom, const char *pool, const char *co
 		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "annotation names an invalid pool '%.80s'", pool);
 		return esfm_err_hint(err, "pool names use letters, digits, '_', '.', '-' (1 to 64)");
 	}
-	if (count[0] && (!esfm_parse_uint(count, ESFM_MAX_VFS_PER_VM, false, &c) || c == 0))
+	if (count && (!esfm_parse_uint(count, ESFM_MAX_VFS_PER_VM, false, &c) || c == 0))
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
 				    "annotation: invalid count '%.20s' for pool '%s' (1 to %d)", count,
 				    pool, ESFM_MAX_VFS_PER_VM);
@@ -54,14 +55,15 @@ static int parse_annotation(xmlNodePtr elem, struct esfm_domain *dom, struct esf
 {
 	char pool[128], count[32], mode[32];
 	bool children = false;
+	int has_count, has_mode;
 
 	if (xmlStrcmp(elem->name, BAD_CAST "vf"))
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
 				    "annotation element is <%s>, expected <vf> in namespace %s",
 				    (const char *)elem->name, ESFM_ANNOT_NS);
-	if (esfm_xml_prop(elem, "mode", mode, sizeof(mode)) < 0)
+	if ((has_mode = esfm_xml_prop(elem, "mode", mode, sizeof(mode))) < 0)
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "annotation: invalid mode");
-	if (!mode[0] || !strcmp(mode, "hotplug"))
+	if (!has_mode || !strcmp(mode, "hotplug"))
 		dom->mode = ESFM_MODE_HOTPLUG;
 	else if (!strcmp(mode, "static"))
 		dom->mode = ESFM_MODE_STATIC;
@@ -73,19 +75,19 @@ static int parse_annotation(xmlNodePtr elem, struct esfm_domain *dom, struct esf
 			continue;
 		children = true;
 		if (esfm_xml_prop(c, "name", pool, sizeof(pool)) < 0 ||
-		    esfm_xml_prop(c, "count", count, sizeof(count)) < 0)
+		    (has_count = esfm_xml_prop(c, "count", count, sizeof(count))) < 0)
 			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "annotation: attribute too long");
-		if (add_request(dom, pool, count, err) < 0)
+		if (add_request(dom, pool, has_count ? count : NULL, err) < 0)
 			return -1;
 	}
 	if (esfm_xml_prop(elem, "pool", pool, sizeof(pool)) < 0 ||
-	    esfm_xml_prop(elem, "count", count, sizeof(count)) < 0)
+	    (has_count = esfm_xml_prop(elem, "count", count, sizeof(count))) < 0)
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "annotation: attribute too long");
 	if (pool[0] && children)
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
 				    "annotation has both a pool attribute and <pool> children; use one form");
 	if (pool[0])
-		return add_request(dom, pool, count, err);
+		return add_request(dom, pool, has_count ? count : NULL, err);
 	if (!children) {
 		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "annotation names no pool");
 		return esfm_err_hint(err, "write <vf pool='NAME'/> or <vf><pool name='NAME'/></vf>");

@@ -89,8 +89,10 @@ int esfm_hostdev_xml(const char *template_dir, const struct esfm_pci_addr *vf, c
 
 	if (esfm_snprintf(path, sizeof(path), err, "%s/hostdev.xml", template_dir) < 0)
 		return -1;
-	if (esfm_xml_read_file(path, &doc, err) < 0)
-		return -1;
+	if (esfm_xml_read_file(path, &doc, err) < 0) {
+		err->cls = ESFM_ERR_CONFIG;
+		return esfm_err_hint(err, "check template_dir in esfm.conf and the installation");
+	}
 	root = xmlDocGetRootElement(doc);
 	if (!root || xmlStrcmp(root->name, BAD_CAST "hostdev"))
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: root element is not <hostdev>", path);

@@ -29,6 +29,7 @@ struct change {
 	struct esfm_plan_holder *holders;
 	struct esfm_plan_target *targets;
 	struct esfm_plan plan;
+	size_t ndone; /* steps carried out, in plan order */
 	bool prepared_pf; /* flash and qmax done before creating VFs */
 	unsigned old_qmax;
 	bool had_qmax;
@@ -298,6 +299,7 @@ static int run_plan(struct change *c, struct esfm_err *err)
 			return esfm_err_prefix(err, "%s", what);
 		}
 		report(c->ui, what, t0, true);
+		c->ndone = i + 1;
 	}
 	if (c->n && !c->prepared_pf && (c->init || c->opts->qmax_set || c->opts->bitstream[0]))
 		return prepare_pf(c, err);
@@ -322,7 +324,7 @@ static int record(struct change *c, struct esfm_err *err)
 			return -1;
 		s->addr = a;
 	}
-	for (size_t i = 0; i < c->plan.nsteps; i++) {
+	for (size_t i = 0; i < c->ndone; i++) {
 		const struct esfm_step *s = &c->plan.steps[i];
 		char alias[96];
 		virDomainPtr dom;

@@ -76,9 +76,9 @@ static int attach_locked(struct one *o, const char *vm, struct esfm_err *err)
 	int r = -1;
 
 	if (vf->vm[0]) {
-		esfm_err_set(err, ESFM_ERR_BUSY, 0, "VF %u (%s) is already %s by '%s'", o->idx,
+		esfm_err_set(err, ESFM_ERR_BUSY, 0, "VF %u (%s) is already %s '%s'", o->idx,
 			     esfm_pci_addr_str(&vf->addr, a),
-			     vf->state == ESFM_VF_RESERVED ? "reserved" : "attached", vf->vm);
+			     vf->state == ESFM_VF_RESERVED ? "reserved for" : "attached to", vf->vm);
 		return esfm_err_hint(err, "detach it first: esfm %s detach %u",
 				     esfm_pci_addr_str(&o->pool.pf, a), o->idx);
 	}

@@ -318,8 +318,7 @@ static int cmp_vf_link(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static int collect_virtfn(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf,
-			  const char *dirpath, DIR *dir, struct vf_link **links, size_t *n,
+static int collect_virtfn(const char *dirpath, DIR *dir, struct vf_link **links, size_t *n,
 			  struct esfm_err *err)
 {
 	struct dirent *de;
@@ -349,8 +348,6 @@ static int collect_virtfn(const struct esfm_sysfs *sysfs, const struct esfm_pci_
 		}
 		(*links)[(*n)++] = link;
 	}
-	(void)sysfs;
-	(void)pf;
 	if (errno)
 		return esfm_err_sys(err, errno, "cannot read directory %s", dirpath);
 	return 0;
@@ -373,13 +370,21 @@ int esfm_pci_list_vfs(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr
 	dir = opendir(dirpath);
 	if (!dir)
 		return esfm_err_sys(err, errno, "cannot open directory %s", dirpath);
-	r = collect_virtfn(sysfs, pf, dirpath, dir, &links, &count, err);
+	r = collect_virtfn(dirpath, dir, &links, &count, err);
 	closedir(dir);
 	if (r < 0)
 		return -1;
 	if (!count)
 		return 0;
 	qsort(links, count, sizeof(*links), cmp_vf_link);
+	for (size_t i = 0; i < count; i++)
+		if (links[i].index != i) {
+			char a[ESFM_PCI_ADDR_STRLEN];
+
+			esfm_err_set(err, ESFM_ERR_BUSY, 0, "PF %s: virtfn%zu is missing among %zu VF links",
+				     esfm_pci_addr_str(pf, a), i, count);
+			return esfm_err_hint(err, "the VF count is changing; try again");
+		}
 	*vfs = calloc(count, sizeof(**vfs));
 	if (!*vfs)
 		return esfm_err_sys(err, ENOMEM, "cannot list VFs");

@@ -15,6 +15,8 @@
 
 struct rng_errors {
 	char first[512];
+	long line;
+	char elem[64]; /* element named by the message, to find a line when libxml2 gives none */
 };
 
 static void rng_error(void *ctx, const char *fmt, ...)
@@ -27,9 +29,19 @@ static void rng_structured(void *ctx, xmlErrorPtr e)
 {
 	struct rng_errors *r = ctx;
 
+	long line;
+
 	if (r->first[0] || !e || !e->message)
 		return;
-	snprintf(r->first, sizeof(r->first), "%d: %s", e->line, e->message);
+	const char *el;
+
+	line = e->line;
+	if (!line && e->node)
+		line = xmlGetLineNo((xmlNodePtr)e->node);
+	r->line = line;
+	snprintf(r->first, sizeof(r->first), "%s", e->message);
+	if ((el = strstr(e->message, "element ")))
+		sscanf(el + 8, "%63[A-Za-z0-9_-]", r->elem);
 	for (size_t n = strlen(r->first); n && r->first[n - 1] == '\n'; n--)
 		r->first[n - 1] = '\0';
 }
@@ -38,12 +50,13 @@ static int validate(const struct esfm_conf *conf, const char *path, xmlDocPtr do
 		    struct esfm_err *err)
 {
 	char schema[PATH_MAX];
-	struct rng_errors errs = {{0}};
+	struct rng_errors errs;
 	xmlRelaxNGParserCtxtPtr pctxt;
 	xmlRelaxNGValidCtxtPtr vctxt;
 	xmlRelaxNGPtr rng;
 	int r;
 
+	memset(&errs, 0, sizeof(errs));
 	if (esfm_snprintf(schema, sizeof(schema), err, "%s/pool.rng", conf->template_dir) < 0)
 		return -1;
 	pctxt = xmlRelaxNGNewParserCtxt(schema);
@@ -66,8 +79,15 @@ static int validate(const struct esfm_conf *conf, const char *path, xmlDocPtr do
 	xmlRelaxNGFreeValidCtxt(vctxt);
 	xmlRelaxNGFree(rng);
 	if (r != 0) {
-		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%s", path,
-			     errs.first[0] ? errs.first : " does not match the pool schema");
+		/* Interleave errors come without a line: use the named element's last occurrence. */
+		for (xmlNodePtr n = xmlDocGetRootElement(doc); !errs.line && n && errs.elem[0];
+		     n = NULL)
+			for (xmlNodePtr c = esfm_xml_child(n, errs.elem); c; c = esfm_xml_next(c, errs.elem))
+				errs.line = xmlGetLineNo(c);
+		if (!errs.line)
+			errs.line = xmlGetLineNo(xmlDocGetRootElement(doc));
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: %s", path, errs.line,
+			     errs.first[0] ? errs.first : "does not match the pool schema");
 		return esfm_err_hint(err, "see esfm-pool(5) for the pool format");
 	}
 	return 0;
@@ -182,10 +202,25 @@ static int cmp_pool(const void *a, const void *b)
 	return strcmp(((const struct esfm_pool *)a)->name, ((const struct esfm_pool *)b)->name);
 }
 
+/* Device aliases spell '.' as '_' (libvirt's rule): two pools must not collide there. */
+static bool same_alias_stem(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if ((*a == '.' ? '_' : *a) != (*b == '.' ? '_' : *b))
+			return false;
+	return *a == *b;
+}
+
 static int check_unique_pfs(const struct esfm_pool *pools, size_t n, struct esfm_err *err)
 {
 	for (size_t i = 0; i < n; i++)
-		for (size_t j = i + 1; j < n; j++)
+		for (size_t j = i + 1; j < n; j++) {
+			if (same_alias_stem(pools[i].name, pools[j].name)) {
+				esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+					     "pools '%s' and '%s' would share device aliases",
+					     pools[i].name, pools[j].name);
+				return esfm_err_hint(err, "'.' and '_' are the same in aliases; rename one pool");
+			}
 			if (!esfm_pci_addr_cmp(&pools[i].pf, &pools[j].pf)) {
 				char a[ESFM_PCI_ADDR_STRLEN];
 
@@ -194,6 +229,7 @@ static int check_unique_pfs(const struct esfm_pool *pools, size_t n, struct esfm
 					     pools[j].name, esfm_pci_addr_str(&pools[i].pf, a));
 				return esfm_err_hint(err, "a PF belongs to one pool; remove one of them");
 			}
+		}
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,28 +89,29 @@ int esfm_write_attr(const char *path, const char *value, struct esfm_err *err)
 
 int esfm_read_fd(int fd, size_t max, char **out, size_t *outlen, struct esfm_err *err)
 {
+	/* Read up to one byte past @max to tell "exactly max" from "too large". */
+	size_t limit = max < SIZE_MAX - 1 ? max + 1 : SIZE_MAX - 1;
 	_cleanup_free_ char *buf = NULL;
 	size_t cap = 0, len = 0;
 
 	for (;;) {
 		ssize_t n;
 
-		if (cap - len < 4096) {
+		if (len == cap) {
 			size_t ncap = cap ? cap * 2 : 16384;
 			char *nbuf;
 
-			if (ncap > max + 1)
-				ncap = max + 1;
-			if (ncap <= len + 1)
-				return esfm_err_set(err, ESFM_ERR_CONFIG, EFBIG,
-						    "input larger than %zu bytes", max);
-			nbuf = realloc(buf, ncap);
+			if (ncap > limit || ncap < cap)
+				ncap = limit;
+			if (ncap == cap)
+				break;
+			nbuf = realloc(buf, ncap + 1);
 			if (!nbuf)
 				return esfm_err_sys(err, ENOMEM, "cannot allocate input buffer");
 			buf = nbuf;
 			cap = ncap;
 		}
-		n = read(fd, buf + len, cap - len - 1);
+		n = read(fd, buf + len, cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -118,6 +120,8 @@ int esfm_read_fd(int fd, size_t max, char **out, size_t *outlen, struct esfm_err
 			break;
 		len += (size_t)n;
 	}
+	if (len > max)
+		return esfm_err_set(err, ESFM_ERR_CONFIG, EFBIG, "input larger than %zu bytes", max);
 	if (!buf) {
 		buf = malloc(1);
 		if (!buf)
@@ -163,7 +167,17 @@ int esfm_write_file_atomic(const char *path, const char *data, size_t len, struc
 
 	if (esfm_snprintf(tmp, sizeof(tmp), err, "%s.tmp.%ld", path, (long)getpid()) < 0)
 		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* A stale temp file (a crash, a reused pid) is unlinked, never written through. */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		struct stat st;
+
+		/* Only a stale regular file goes; a symlink there is somebody's trick. */
+		if (lstat(tmp, &st) == 0 && S_ISLNK(st.st_mode))
+			return esfm_err_sys(err, ELOOP, "refusing symlink at %s", tmp);
+		if (unlink(tmp) == 0)
+			fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	}
 	if (fd < 0)
 		return esfm_err_sys(err, errno, "cannot create %s", tmp);
 	while (done < len) {

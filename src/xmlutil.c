@@ -119,15 +119,26 @@ int esfm_xml_prop(xmlNodePtr node, const char *name, char *buf, size_t len)
 
 int esfm_xml_node_to_string(xmlDocPtr doc, xmlNodePtr node, char **out, struct esfm_err *err)
 {
+	xmlDocPtr copy = xmlNewDoc(BAD_CAST "1.0");
 	xmlBufferPtr buf = xmlBufferCreate();
+	xmlNodePtr root;
 	char *s;
 
-	if (!buf)
-		return esfm_err_sys(err, ENOMEM, "cannot serialise XML");
-	if (xmlNodeDump(buf, doc, node, 0, 1) < 0) {
+	(void)doc;
+	/* A copy of its own, so namespaces declared on ancestors are declared on it. */
+	if (!copy || !buf || !(root = xmlDocCopyNode(node, copy, 1))) {
 		xmlBufferFree(buf);
+		xmlFreeDoc(copy);
 		return esfm_err_sys(err, ENOMEM, "cannot serialise XML");
 	}
+	xmlDocSetRootElement(copy, root);
+	xmlReconciliateNs(copy, root);
+	if (xmlNodeDump(buf, copy, root, 0, 1) < 0) {
+		xmlBufferFree(buf);
+		xmlFreeDoc(copy);
+		return esfm_err_sys(err, ENOMEM, "cannot serialise XML");
+	}
+	xmlFreeDoc(copy);
 	s = strdup((const char *)xmlBufferContent(buf));
 	xmlBufferFree(buf);
 	if (!s)

@@ -28,7 +28,10 @@ xmlNodePtr esfm_xml_child(xmlNodePtr node, const char *name);
 /* Next element sibling named @name after @node, or NULL. */
 xmlNodePtr esfm_xml_next(xmlNodePtr node, const char *name);
 
-/* Attribute value copied into @buf ("" and false if absent or too long). */
+/*
+ * Attribute value copied into @buf: returns 1 if present, 0 if absent ("" in
+ * @buf), -1 if longer than @len allows ("" in @buf).
+ */
 int esfm_xml_prop(xmlNodePtr node, const char *name, char *buf, size_t len);
 
 /* Serialise @node (with its document's namespaces) into a malloc'ed string. */

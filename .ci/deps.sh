@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install everything esfm needs to build and test on a fresh Debian 12 machine.
+# Used by .ci/run, `make deps` and the demo. Idempotent.
+set -euo pipefail
+packages=(
+	build-essential pkg-config clang-format valgrind
+	libvirt-dev libxml2-dev libxml2-utils libjson-c-dev libfuse3-dev fuse3 libcmocka-dev
+	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
+	debootstrap e2fsprogs busybox-static cpio util-linux procps
+	man-db groff-base bash-completion
+)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# The Debian libvirt packages try to start services; on a machine without
+# systemd as PID 1 nothing runs, which is what the tests expect.
+echo "deps: all installed"

@@ -17,7 +17,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
-	apt-get install -y -q --no-install-recommends "${missing[@]}"
+	apt-get install -y -q "${missing[@]}"
 fi
 # The Debian libvirt packages try to start services; on a machine without
 # systemd as PID 1 nothing runs, which is what the tests expect.

@@ -7,7 +7,7 @@ packages=(
 	libvirt-dev libxml2-dev libxml2-utils libjson-c-dev libfuse3-dev fuse3 libcmocka-dev
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	debootstrap e2fsprogs busybox-static cpio util-linux procps
-	man-db groff-base bash-completion
+	man-db groff-base bash-completion time
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -39,6 +39,11 @@ int esfm_vfpool_sync(struct esfm_ctx *ctx, const struct esfm_pool *pool,
 		return esfm_err_prefix(err, "pool '%s'", pool->name);
 	if (info.numvfs == 0 && pool->count > 0) {
 		esfm_info("pool '%s': PF %s has no VFs, creating %u", pool->name, a, pool->count);
+		/* QDMA PFs start with 0 queues: VFs would get none. */
+		if (info.has_qdma &&
+		    esfm_pci_qmax_set(ctx->sysfs, &pool->pf,
+				      pool->has_qmax ? pool->qmax : ESFM_DEFAULT_QMAX, err) < 0)
+			return esfm_err_prefix(err, "pool '%s'", pool->name);
 		if (esfm_pci_set_numvfs(ctx->sysfs, &pool->pf, pool->count,
 					ESFM_PCI_NUMVFS_NO_AUTOPROBE, err) < 0)
 			return esfm_err_prefix(err, "pool '%s'", pool->name);

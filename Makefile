@@ -50,10 +50,17 @@ LIB       := $(BUILDDIR)/libesfm.a
 
 ESFM      := $(BUILDDIR)/esfm
 HOOK      := $(BUILDDIR)/esfm-hook
+HANDLER   := $(BUILDDIR)/esfm-hook-handler
 WORKER    := $(BUILDDIR)/esfm-hook-worker
-# The hook runs at every VM start on the host: link only what it uses
-# (libxml2), not libvirt's ~60 shared objects.
-HOOK_LIBS := -Wl,--as-needed $(shell pkg-config --libs libxml-2.0)
+# esfm-hook runs at every VM start on the host: a libc-only front, static
+# where the toolchain allows (not with the sanitizers). The handler links only
+# libxml2, not libvirt's ~60 shared objects; the worker links libvirt.
+HANDLER_LIBS := -Wl,--as-needed $(shell pkg-config --libs libxml-2.0)
+ifeq ($(SANITIZE),1)
+HOOK_STATIC :=
+else
+HOOK_STATIC := -static
+endif
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILDDIR)/%)
@@ -64,7 +71,7 @@ SIM       := $(BUILDDIR)/tests/sim/esfm-sysfs-sim
 
 .PHONY: all tests check e2e bench demo install uninstall clean format
 
-all: $(ESFM) $(HOOK) $(WORKER)
+all: $(ESFM) $(HOOK) $(HANDLER) $(WORKER)
 
 $(BUILDDIR)/%.o: %.c $(wildcard src/*.h) Makefile
 	@mkdir -p $(dir $@)
@@ -79,9 +86,13 @@ $(ESFM): $(BUILDDIR)/src/esfm.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(HOOK): $(BUILDDIR)/hooks/esfm-hook.o $(LIB)
+$(HOOK): $(BUILDDIR)/hooks/esfm-hook.o
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(HOOK_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) $(HOOK_STATIC) -o $@ $^
+
+$(HANDLER): $(BUILDDIR)/hooks/esfm-hook-handler.o $(LIB)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(HANDLER_LIBS)
 
 $(WORKER): $(BUILDDIR)/hooks/esfm-hook-worker.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")

@@ -1,163 +1,165 @@
 // SPDX-License-Identifier: MIT
 /*
- * esfm-hook: libvirt qemu hook (hooks/qemu or a hooks/qemu.d/ drop-in).
+ * esfm-hook: the libvirt qemu hook (a hooks/qemu.d/ drop-in, or hooks/qemu).
  *
  *   esfm-hook <domain> <op> <subop> <extra>   domain XML on stdin
  *
- * A domain without an esfm annotation costs one read of stdin and a memmem:
- * no configuration, no lock, no file is touched. Only prepare (and started,
- * which launches the attach worker) can fail a start; stopped, release,
- * reconnect and everything else always exit 0, because a failure at
- * reconnect makes libvirt kill the running guest.
+ * libvirtd runs this for every VM on the host, inside its start path. For a
+ * domain without an esfm annotation it must cost close to nothing, so this
+ * front links nothing but libc (statically where possible): it drains stdin
+ * (libvirt writes the whole XML there), looks for the esfm namespace, and
+ * exits 0 without touching a file. Only for an annotated domain does it exec
+ * esfm-hook-handler, found next to its own real path, with the same argv and
+ * the XML on stdin (through a memfd).
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
-#include "domxml.h"
-#include "hook.h"
-#include "log.h"
-#include "logsink.h"
-#include "proc.h"
-#include "util.h"
-#include "vfpool.h"
+#define ANNOTATION_NS "urn:esfm:vf:1"
+#define INPUT_MAX     (16u << 20)
 
-#define HOOK_IDENT     "esfm-hook"
-#define HOOK_INPUT_MAX (16u << 20)
-
-enum hook_op { OP_OTHER, OP_PREPARE, OP_STARTED, OP_RELEASE, OP_RECONNECT };
-
-static enum hook_op classify(const char *op, const char *subop)
+static int wanted_op(const char *op, const char *subop)
 {
-	if (!strcmp(op, "prepare") && !strcmp(subop, "begin"))
-		return OP_PREPARE;
-	if (!strcmp(op, "started") && !strcmp(subop, "begin"))
-		return OP_STARTED;
-	if (!strcmp(op, "release") && !strcmp(subop, "end"))
-		return OP_RELEASE;
-	if (!strcmp(op, "reconnect") && !strcmp(subop, "begin"))
-		return OP_RECONNECT;
-	return OP_OTHER;
+	return (!strcmp(op, "prepare") && !strcmp(subop, "begin")) ||
+	       (!strcmp(op, "started") && !strcmp(subop, "begin")) ||
+	       (!strcmp(op, "release") && !strcmp(subop, "end")) ||
+	       (!strcmp(op, "reconnect") && !strcmp(subop, "begin"));
 }
 
-static bool may_fail_start(enum hook_op op)
+static int may_fail_start(const char *op)
 {
-	return op == OP_PREPARE || op == OP_STARTED;
+	return !strcmp(op, "prepare") || !strcmp(op, "started");
 }
 
-/* Failing ops print one line for `virsh start` to show; the others only log. */
-static int finish(enum hook_op op, const char *domname, struct esfm_err *err)
+/* Read all of stdin; returns the length, or -1 (errno set). *buf is malloc'ed. */
+static ssize_t slurp(char **buf)
 {
-	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8];
+	size_t cap = 65536, len = 0;
+	char *b = malloc(cap);
 
-	esfm_err_format(err, msg, sizeof(msg));
-	if (!may_fail_start(op)) {
-		esfm_err_log("domain '%s': %s", domname, msg);
-		return 0;
+	if (!b)
+		return -1;
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *nb;
+
+			if (cap >= INPUT_MAX) {
+				free(b);
+				errno = EFBIG;
+				return -1;
+			}
+			nb = realloc(b, cap * 2);
+			if (!nb) {
+				free(b);
+				return -1;
+			}
+			b = nb;
+			cap *= 2;
+		}
+		n = read(STDIN_FILENO, b + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(b);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
 	}
-	esfm_err_log("domain '%s': start refused: %s", domname, msg);
-	fprintf(stderr, "esfm: %s\n", msg);
-	return 1;
+	*buf = b;
+	return (ssize_t)len;
 }
 
-static void install_sink(const struct esfm_conf *conf)
+/* Put @len bytes of @xml on a fresh stdin for the handler. */
+static int xml_to_stdin(const char *xml, size_t len)
 {
-	if (conf->log_file[0])
-		esfm_logsink_file(conf->log_file, HOOK_IDENT, conf->log_level);
-	else
-		esfm_logsink_syslog(HOOK_IDENT, conf->log_level);
+	int fd = memfd_create("esfm-domain-xml", 0);
+	size_t done = 0;
+
+	if (fd < 0)
+		return -1;
+	while (done < len) {
+		ssize_t n = write(fd, xml + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		done += (size_t)n;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0 || dup2(fd, STDIN_FILENO) < 0)
+		goto fail;
+	close(fd);
+	return 0;
+fail:
+	close(fd);
+	return -1;
 }
 
-static int run(enum hook_op op, const char *domname, const char *xml, size_t len)
+static int handler_path(char *buf, size_t len)
 {
-	struct esfm_err err = {0};
-	struct esfm_ctx ctx = {0};
-	struct esfm_domain *dom = NULL;
-	char worker[PATH_MAX];
-	int r = 0;
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	char *slash;
 
-	if (esfm_ctx_init(&ctx, &err) < 0) {
-		esfm_logsink_syslog(HOOK_IDENT, ESFM_LOG_INFO);
-		r = finish(op, domname, &err);
-		goto out;
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	slash = strrchr(buf, '/');
+	if (!slash || (size_t)(slash - buf) + sizeof("/esfm-hook-handler") > len) {
+		errno = ENAMETOOLONG;
+		return -1;
 	}
-	install_sink(&ctx.conf);
-	dom = malloc(sizeof(*dom));
-	if (!dom) {
-		esfm_err_sys(&err, ENOMEM, "out of memory");
-		r = finish(op, domname, &err);
-		goto out;
-	}
-	if (esfm_domxml_parse(xml, len, dom, &err) < 0) {
-		r = finish(op, domname, &err);
-		goto out;
-	}
-	if (!dom->annotated)
-		goto out;
-	switch (op) {
-	case OP_PREPARE:
-		if (esfm_hook_prepare(&ctx, dom, &err) < 0)
-			r = finish(op, domname, &err);
-		break;
-	case OP_STARTED:
-		if (esfm_self_dir(worker, sizeof(worker) - 20, &err) < 0 ||
-		    (strcat(worker, "/esfm-hook-worker"), esfm_hook_started(&ctx, dom, worker, &err)) < 0)
-			r = finish(op, domname, &err);
-		break;
-	case OP_RELEASE:
-		if (esfm_hook_release(&ctx, dom, &err) < 0)
-			r = finish(op, domname, &err);
-		break;
-	case OP_RECONNECT:
-		if (esfm_hook_reconnect(&ctx, dom, &err) < 0)
-			r = finish(op, domname, &err);
-		break;
-	case OP_OTHER:
-		break;
-	}
-out:
-	free(dom);
-	esfm_ctx_fini(&ctx);
-	return r;
+	strcpy(slash, "/esfm-hook-handler");
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct esfm_err err = {0};
-	enum hook_op op;
+	char path[PATH_MAX];
 	char *xml = NULL;
-	size_t len = 0;
-	int r;
+	ssize_t len;
 
-	if (argc == 2 && !strcmp(argv[1], "--version")) {
-		printf("esfm-hook %s\n", ESFM_VERSION);
-		return 0;
-	}
-	if (argc == 2 && !strcmp(argv[1], "--help")) {
-		printf("Usage: esfm-hook <domain> <op> <subop> <extra> < domain.xml\n"
-		       "libvirt runs this as a qemu hook; see esfm-hook(8).\n");
+	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "--help"))) {
+		if (!strcmp(argv[1], "--version"))
+			printf("esfm-hook %s\n", ESFM_VERSION);
+		else
+			printf("Usage: esfm-hook <domain> <op> <subop> <extra> < domain.xml\n"
+			       "libvirt runs this as a qemu hook; see esfm-hook(8).\n");
 		return 0;
 	}
 	if (argc < 4) {
 		fprintf(stderr, "esfm-hook: usage: esfm-hook <domain> <op> <subop> <extra> < domain.xml\n");
 		return 2;
 	}
-	op = classify(argv[2], argv[3]);
-	/* Always drain stdin: libvirt writes the whole domain XML to it. */
-	if (esfm_read_fd(STDIN_FILENO, HOOK_INPUT_MAX, &xml, &len, &err) < 0) {
-		esfm_logsink_syslog(HOOK_IDENT, ESFM_LOG_INFO);
-		r = finish(op, argv[1], &err);
-		free(xml);
-		return r;
+	len = slurp(&xml);
+	if (len < 0) {
+		if (!may_fail_start(argv[2]))
+			return 0;
+		fprintf(stderr, "esfm: domain '%s': cannot read the domain XML: %s\n", argv[1],
+			strerror(errno));
+		return 1;
 	}
-	if (op == OP_OTHER || !esfm_domxml_may_have_annotation(xml, len)) {
+	if (!wanted_op(argv[2], argv[3]) ||
+	    !memmem(xml, (size_t)len, ANNOTATION_NS, sizeof(ANNOTATION_NS) - 1)) {
 		free(xml);
 		return 0;
 	}
-	r = run(op, argv[1], xml, len);
+	if (handler_path(path, sizeof(path)) == 0 && xml_to_stdin(xml, (size_t)len) == 0) {
+		free(xml);
+		execv(path, argv);
+	}
 	free(xml);
-	return r;
+	if (!may_fail_start(argv[2]))
+		return 0;
+	fprintf(stderr, "esfm: domain '%s': cannot run %s: %s; reinstall esfm\n", argv[1], path,
+		strerror(errno));
+	return 1;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proc.h"
 #include "util.h"
 
 struct esfm_sysfs {
@@ -478,6 +479,25 @@ int esfm_pci_set_numvfs(const struct esfm_sysfs *sysfs, const struct esfm_pci_ad
 	return write_numvfs(sysfs, pf, &info, numvfs, err);
 }
 
+/*
+ * libvirt loads vfio-pci itself before binding; so does esfm, but only on the
+ * real /sys: a simulated tree must never make us touch the machine's modules.
+ */
+static void load_driver_module(const struct esfm_sysfs *sysfs, const char *driver)
+{
+	char path[PATH_MAX];
+	char *argv[] = {"/sbin/modprobe", "-q", (char *)driver, NULL};
+
+	if (strcmp(sysfs->root, "/sys") || bus_path(sysfs, "drivers", path, sizeof(path), NULL) < 0)
+		return;
+	if (snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%s", driver) < 0 ||
+	    access(path, F_OK) == 0 || access(argv[0], X_OK) < 0)
+		return;
+	esfm_info("loading kernel module %s", driver);
+	if (esfm_run(argv, 30000, NULL) < 0)
+		esfm_warn("modprobe %s failed", driver);
+}
+
 int esfm_pci_bind_driver(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *addr,
 			 const char *driver, struct esfm_err *err)
 {
@@ -489,6 +509,7 @@ int esfm_pci_bind_driver(const struct esfm_sysfs *sysfs, const struct esfm_pci_a
 		return -1;
 	if (!strcmp(current, driver))
 		return 0;
+	load_driver_module(sysfs, driver);
 	if (write_dev_attr(sysfs, addr, "driver_override", driver, err) < 0)
 		goto fail;
 	if (current[0] && esfm_pci_unbind(sysfs, addr, err) < 0)

@@ -34,7 +34,8 @@ base=$(per_run_us /bin/true)
 hook=$(per_run_us "$build/esfm-hook" plain prepare begin -)
 echo "  exec of /bin/true (baseline):                 ${base} us/run"
 echo "  esfm-hook, unannotated domain, prepare:       ${hook} us/run  (+$((hook - base)) us over baseline)"
-echo "  esfm-hook shared objects:                     $(ldd "$build/esfm-hook" | wc -l)"
+if ldd "$build/esfm-hook" >/dev/null 2>&1; then so=$(ldd "$build/esfm-hook" | wc -l); else so="0 (static)"; fi
+	echo "  esfm-hook shared objects:                     $so"
 if [ -x /usr/bin/time ]; then
 	echo "  esfm-hook peak RSS, unannotated:              $(/usr/bin/time -f %M "$build/esfm-hook" plain prepare begin - <"$work/plain.xml" 2>&1 >/dev/null | tail -1) KiB"
 fi

@@ -17,7 +17,9 @@ static int exhausted(const struct esfm_pool_state *st, size_t pool_count, unsign
 		     unsigned got, struct esfm_err *err)
 {
 	char holders[600] = "";
-	size_t used = 0, len = 0;
+	size_t used = 0, len = 0, free_vfs;
+
+	(void)got;
 
 	for (size_t i = 0; i < pool_count && i < st->nvfs; i++) {
 		const struct esfm_vf_slot *s = &st->vfs[i];
@@ -31,13 +33,17 @@ static int exhausted(const struct esfm_pool_state *st, size_t pool_count, unsign
 	}
 	if (len >= sizeof(holders) - 1)
 		snprintf(holders + sizeof(holders) - 5, 5, "...");
-	if (got == 0)
+	if (pool_count > st->nvfs)
+		pool_count = st->nvfs;
+	free_vfs = pool_count - used;
+	if (free_vfs == 0)
 		esfm_err_set(err, ESFM_ERR_BUSY, 0, "pool '%s' has no free VF (%zu of %zu in use: %s)",
 			     st->pool, used, pool_count, holders);
 	else
 		esfm_err_set(err, ESFM_ERR_BUSY, 0,
-			     "pool '%s' has only %u free VF%s, %u requested (%zu of %zu in use: %s)",
-			     st->pool, got, got == 1 ? "" : "s", want, used, pool_count, holders);
+			     "pool '%s' has only %zu free VF%s, %u requested (%zu of %zu in use: %s)",
+			     st->pool, free_vfs, free_vfs == 1 ? "" : "s", want, used, pool_count,
+			     holders);
 	return esfm_err_hint(err, "stop one of them or grow the pool");
 }
 

@@ -98,9 +98,13 @@ static int parse_file(struct esfm_conf *c, const char *path, struct esfm_err *er
 	char *line, *save = NULL;
 	int lineno = 0;
 
-	if (esfm_read_file(path, 1 << 20, &text, NULL, err) < 0) {
-		if (err->cls == ESFM_ERR_NOTFOUND)
+	struct esfm_err e = {0};
+
+	if (esfm_read_file(path, 1 << 20, &text, NULL, &e) < 0) {
+		if (e.cls == ESFM_ERR_NOTFOUND)
 			return 0;
+		if (err)
+			*err = e;
 		return -1;
 	}
 	/* strtok_r would merge empty lines and break line numbers; walk by hand. */
@@ -128,8 +132,8 @@ static int parse_file(struct esfm_conf *c, const char *path, struct esfm_err *er
 			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%d: unknown setting '%s'", path,
 					    lineno, key);
 		if (r < 0)
-			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%d: invalid value '%s' for %s",
-					    path, lineno, val, key);
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%d: invalid value for %s: '%.200s'",
+					    path, lineno, key, val);
 	}
 	return 0;
 }

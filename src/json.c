@@ -43,8 +43,11 @@ bool esfm_json_has_name(const char *reply, const char *name)
 		for (size_t i = 0; i < count && !found; i++) {
 			json_object *item = json_object_array_get_idx(ret, i);
 
+			const char *v;
+
 			if (json_object_object_get_ex(item, "name", &n) &&
-			    !strcmp(json_object_get_string(n), name))
+			    json_object_is_type(n, json_type_string) &&
+			    (v = json_object_get_string(n)) && !strcmp(v, name))
 				found = true;
 		}
 	}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "state.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -144,8 +145,9 @@ static enum esfm_vf_origin parse_origin_name(const char *s)
 
 static int parse_slot(xmlNodePtr n, struct esfm_vf_slot *s, const char *path, struct esfm_err *err)
 {
-	char v[128];
-	unsigned idx, since = 0;
+	char v[128], state[32];
+	unsigned idx;
+	char *end;
 	bool ok;
 
 	memset(s, 0, sizeof(*s));
@@ -157,23 +159,31 @@ static int parse_slot(xmlNodePtr n, struct esfm_vf_slot *s, const char *path, st
 	esfm_xml_prop(n, "address", v, sizeof(v));
 	if (esfm_pci_addr_parse(v, &s->addr, err) < 0)
 		return esfm_err_prefix(err, "%s:%ld", path, xmlGetLineNo(n));
-	esfm_xml_prop(n, "state", v, sizeof(v));
-	s->state = parse_state_name(v, &ok);
+	esfm_xml_prop(n, "state", state, sizeof(state));
+	s->state = parse_state_name(state, &ok);
 	if (!ok)
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid vf state '%s'", path,
-				    xmlGetLineNo(n), v);
-	esfm_xml_prop(n, "origin", v, sizeof(v));
-	s->origin = parse_origin_name(v);
+				    xmlGetLineNo(n), state);
+	if (esfm_xml_prop(n, "origin", v, sizeof(v)) != 0) {
+		s->origin = parse_origin_name(v);
+		if (s->origin == ESFM_ORIGIN_NONE)
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid vf origin '%s'",
+					    path, xmlGetLineNo(n), v);
+	}
 	esfm_xml_prop(n, "uuid", s->uuid, sizeof(s->uuid));
 	esfm_xml_prop(n, "name", s->name, sizeof(s->name));
 	esfm_xml_prop(n, "alias", s->alias, sizeof(s->alias));
 	esfm_xml_prop(n, "last-uuid", s->last_uuid, sizeof(s->last_uuid));
-	esfm_xml_prop(n, "since", v, sizeof(v));
-	if (v[0] && esfm_parse_uint(v, UINT_MAX, false, &since))
-		s->since = since;
+	if (esfm_xml_prop(n, "since", v, sizeof(v)) != 0) {
+		errno = 0;
+		s->since = strtoll(v, &end, 10);
+		if (errno || end == v || *end || s->since < 0)
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid since '%s'", path,
+					    xmlGetLineNo(n), v);
+	}
 	if (s->state != ESFM_VF_FREE && !s->uuid[0])
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: vf %u is %s but has no owner",
-				    path, xmlGetLineNo(n), idx, v);
+				    path, xmlGetLineNo(n), idx, state);
 	return 0;
 }
 
@@ -189,8 +199,14 @@ static int parse_state(xmlDocPtr doc, const char *path, struct esfm_pool_state *
 	esfm_xml_prop(root, "pf", v, sizeof(v));
 	if (esfm_pci_addr_parse(v, &st->pf, err) < 0)
 		return esfm_err_prefix(err, "%s", path);
-	esfm_xml_prop(root, "generation", v, sizeof(v));
-	st->generation = strtoul(v, NULL, 10);
+	if (esfm_xml_prop(root, "generation", v, sizeof(v)) != 0) {
+		char *end;
+
+		errno = 0;
+		st->generation = strtoul(v, &end, 10);
+		if (errno || end == v || *end || v[0] == '-')
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: invalid generation '%s'", path, v);
+	}
 	if ((bs = esfm_xml_child(root, "bitstream"))) {
 		esfm_xml_prop(bs, "path", st->bitstream, sizeof(st->bitstream));
 		esfm_xml_prop(bs, "kind", st->bitstream_kind, sizeof(st->bitstream_kind));
@@ -270,6 +286,22 @@ static int slot_to_xml(xmlNodePtr root, const struct esfm_vf_slot *s)
 	return set_prop(n, "since", v);
 }
 
+/* Temp files of writers that died before their rename; safe to drop under the lock. */
+static void remove_stale_temps(const char *state_dir, const char *pool)
+{
+	char prefix[ESFM_NAME_MAX + 16];
+	struct dirent *de;
+	DIR *d = opendir(state_dir);
+
+	if (!d)
+		return;
+	snprintf(prefix, sizeof(prefix), "%s.state.tmp.", pool);
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, prefix, strlen(prefix)))
+			unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
 int esfm_state_save(const char *state_dir, struct esfm_pool_state *st, struct esfm_err *err)
 {
 	_cleanup_xmldoc_ xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
@@ -280,6 +312,7 @@ int esfm_state_save(const char *state_dir, struct esfm_pool_state *st, struct es
 
 	if (state_path(state_dir, st->pool, "state", path, sizeof(path), err) < 0)
 		return -1;
+	remove_stale_temps(state_dir, st->pool);
 	if (!doc || !(root = xmlNewNode(NULL, BAD_CAST "esfm-state")))
 		return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
 	xmlDocSetRootElement(doc, root);

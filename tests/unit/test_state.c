@@ -759,21 +759,28 @@ static void test_save_never_writes_through_symlink(void **state)
 	tu_assert_file(victim, "keep me");
 }
 
-static void test_save_refuses_planted_temp_symlink(void **state)
+static void test_save_removes_planted_temp_symlink(void **state)
 {
 	struct fx *fx = *state;
 	char victim[PATH_MAX], tmp[PATH_MAX];
 
-	/* Someone guessed the temp name (it contains our pid) and planted a symlink. */
+	struct stat st;
+
+	/*
+	 * Someone guessed the temp name (it contains our pid) and planted a
+	 * symlink: under the lock, save removes leftovers at temp names, so the
+	 * link goes away and is never followed.
+	 */
 	tu_path(victim, "%s/victim", fx->tmp);
 	tu_write(victim, "keep me");
 	tu_path(tmp, "%s.tmp.%ld", fx->state_path, (long)getpid());
 	tu_symlink(victim, tmp);
 	fill_state(&fx->st);
-	assert_int_equal(esfm_state_save(fx->dir, &fx->st, &fx->err), -1);
-	assert_int_not_equal(fx->err.cls, ESFM_ERR_NONE);
+	assert_int_equal(esfm_state_save(fx->dir, &fx->st, &fx->err), 0);
 	tu_assert_file(victim, "keep me");
-	assert_false(tu_exists(fx->state_path));
+	assert_false(tu_exists(tmp));
+	assert_int_equal(lstat(fx->state_path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
 }
 
 static void test_save_replaces_stale_temp_file(void **state)
@@ -1244,7 +1251,7 @@ int main(void)
 		T(test_load_refuses_symlink),
 		T(test_load_refuses_dangling_symlink),
 		T(test_save_never_writes_through_symlink),
-		T(test_save_refuses_planted_temp_symlink),
+		T(test_save_removes_planted_temp_symlink),
 		T(test_save_replaces_stale_temp_file),
 		T(test_save_invalid_pool_name),
 		T(test_save_missing_dir),

@@ -36,7 +36,43 @@ static int may_fail_start(const char *op)
 	return !strcmp(op, "prepare") || !strcmp(op, "started");
 }
 
-/* Read all of stdin; returns the length, or -1 (errno set). *buf is malloc'ed. */
+/*
+ * Past INPUT_MAX, keep draining stdin (libvirt's writer must not get EPIPE)
+ * and keep looking for the namespace across chunk boundaries. Returns 1 if
+ * the oversized input mentions it, 0 if not, -1 on a read error.
+ */
+static int drain_and_scan(const char *tail, size_t tail_len)
+{
+	char buf[65536 + sizeof(ANNOTATION_NS)];
+	size_t keep = sizeof(ANNOTATION_NS) - 2, have;
+	int found = 0;
+
+	have = tail_len < keep ? tail_len : keep;
+	memcpy(buf, tail + tail_len - have, have);
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf + have, sizeof(buf) - have);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return found;
+		have += (size_t)n;
+		if (!found && memmem(buf, have, ANNOTATION_NS, sizeof(ANNOTATION_NS) - 1))
+			found = 1;
+		if (have > keep) {
+			memmove(buf, buf + have - keep, keep);
+			have = keep;
+		}
+	}
+}
+
+/*
+ * Read all of stdin; returns the length, or -1 (errno set; EFBIG when an
+ * oversized input carries the annotation). *buf is malloc'ed. An oversized
+ * input without it returns 0 bytes: nothing for esfm to do.
+ */
 static ssize_t slurp(char **buf)
 {
 	size_t cap = 65536, len = 0;
@@ -51,8 +87,14 @@ static ssize_t slurp(char **buf)
 			char *nb;
 
 			if (cap >= INPUT_MAX) {
+				int r = drain_and_scan(b, len);
+
 				free(b);
-				errno = EFBIG;
+				if (r == 0) {
+					*buf = NULL;
+					return 0;
+				}
+				errno = r > 0 ? EFBIG : errno;
 				return -1;
 			}
 			nb = realloc(b, cap * 2);
@@ -141,13 +183,13 @@ int main(int argc, char **argv)
 	}
 	len = slurp(&xml);
 	if (len < 0) {
-		if (!may_fail_start(argv[2]))
+		if (!may_fail_start(argv[2]) || !wanted_op(argv[2], argv[3]))
 			return 0;
 		fprintf(stderr, "esfm: domain '%s': cannot read the domain XML: %s\n", argv[1],
 			strerror(errno));
 		return 1;
 	}
-	if (!wanted_op(argv[2], argv[3]) ||
+	if (!xml || !wanted_op(argv[2], argv[3]) ||
 	    !memmem(xml, (size_t)len, ANNOTATION_NS, sizeof(ANNOTATION_NS) - 1)) {
 		free(xml);
 		return 0;

@@ -206,16 +206,12 @@ int esfm_domxml_annotation_xml(const struct esfm_domain *dom, const struct esfm_
 {
 	_cleanup_xmldoc_ xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
 	xmlNodePtr root;
-	xmlNsPtr ns;
+	xmlNsPtr ns = NULL; /* virDomainSetMetadata puts the element in our namespace itself */
 	char v[32];
 
 	if (!doc || !(root = xmlNewNode(NULL, BAD_CAST "vf")))
 		return esfm_err_sys(err, ENOMEM, "cannot build metadata XML");
 	xmlDocSetRootElement(doc, root);
-	ns = xmlNewNs(root, BAD_CAST ESFM_ANNOT_NS, BAD_CAST ESFM_ANNOT_PREFIX);
-	if (!ns)
-		return esfm_err_sys(err, ENOMEM, "cannot build metadata XML");
-	xmlSetNs(root, ns);
 	if (dom->mode == ESFM_MODE_STATIC && !xmlSetProp(root, BAD_CAST "mode", BAD_CAST "static"))
 		return esfm_err_sys(err, ENOMEM, "cannot build metadata XML");
 	for (size_t i = 0; i < dom->nreq; i++) {

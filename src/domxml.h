@@ -83,7 +83,10 @@ struct esfm_allocation {
 /*
  * The annotation element to store as live metadata: the domain's request
  * (as parsed) plus <allocation/> children and, if @error is not NULL, an
- * <error pool= message=/> child. *out is malloc'ed XML (caller frees).
+ * <error pool= message=/> child. The element carries no namespace:
+ * virDomainSetMetadata puts it (and its children) into urn:esfm:vf:1 itself
+ * and refuses an element that declares it already. *out is malloc'ed XML
+ * (caller frees).
  */
 int esfm_domxml_annotation_xml(const struct esfm_domain *dom, const struct esfm_allocation *alloc,
 			       size_t nalloc, const char *error_pool, const char *error,

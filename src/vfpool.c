@@ -2,9 +2,11 @@
 #include "vfpool.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "hostdev.h"
@@ -236,10 +238,25 @@ static bool release_slot(struct esfm_vf_slot *s, void *data)
 	return true;
 }
 
+/* No state file: the pool never lent anything; no lock file needs to exist either. */
+static bool has_state(struct esfm_ctx *ctx, const char *pool)
+{
+	char path[PATH_MAX];
+
+	if (!esfm_name_valid(pool) ||
+	    snprintf(path, sizeof(path), "%s/%s.state", ctx->conf.state_dir, pool) >= (int)sizeof(path))
+		return true; /* let the locked path report the error */
+	return access(path, F_OK) == 0;
+}
+
 int esfm_vfpool_release(struct esfm_ctx *ctx, const char *pool, const char *uuid, int index,
 			unsigned origin_mask, size_t *freed, struct esfm_err *err)
 {
 	struct release_args a = {pool, uuid, index, origin_mask};
+
+	*freed = 0;
+	if (!has_state(ctx, pool))
+		return 0;
 
 	return update_slots(ctx, pool, "esfm release", release_slot, &a, freed, err);
 }
@@ -309,6 +326,10 @@ int esfm_vfpool_reconcile(struct esfm_ctx *ctx, const char *pool, const struct e
 			  size_t *adopted, struct esfm_err *err)
 {
 	struct reconcile_args a = {pool, dom};
+
+	*adopted = 0;
+	if (!has_state(ctx, pool) && !dom->nhostdev)
+		return 0;
 
 	return update_slots(ctx, pool, "esfm-hook reconnect", reconcile_slot, &a, adopted, err);
 }

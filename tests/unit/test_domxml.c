@@ -736,8 +736,7 @@ static void test_annotation_xml_content(void **state)
 	assert_non_null(fx->out);
 	root = read_out(fx);
 	assert_string_equal((const char *)root->name, "vf");
-	assert_non_null(root->ns);
-	assert_string_equal((const char *)root->ns->href, NS);
+	assert_null(root->ns); /* libvirt applies the namespace itself */
 	assert_string_equal(attr(root, "mode"), "static");
 
 	n = nth_child(root, "pool", 0);
@@ -780,8 +779,7 @@ static void test_annotation_xml_minimal(void **state)
 	fill_dom(&dom, ESFM_MODE_HOTPLUG);
 	assert_int_equal(build(fx, &dom, 0, NULL, NULL), 0);
 	root = read_out(fx);
-	assert_non_null(root->ns);
-	assert_string_equal((const char *)root->ns->href, NS);
+	assert_null(root->ns);
 	/* hotplug is the default mode: either absent or "hotplug". */
 	if (strcmp(attr(root, "mode"), "") && strcmp(attr(root, "mode"), "hotplug"))
 		fail_msg("mode '%s' for a hotplug domain", attr(root, "mode"));
@@ -796,16 +794,46 @@ static void test_annotation_xml_minimal(void **state)
 	assert_string_equal(attr(nth_child(root, "error", 0), "pool"), "");
 }
 
+/*
+ * What virDomainSetMetadata does with the element esfm hands it: it puts it
+ * into urn:esfm:vf:1 under the key's prefix. The element itself must not
+ * declare the namespace (libvirt refuses it then).
+ */
+static char *as_stored_by_libvirt(const char *out)
+{
+	const char *close;
+	char *stored;
+	int r;
+
+	if (strncmp(out, "<vf", 3) || strstr(out, NS))
+		return NULL;
+	close = strstr(out, "</vf>");
+	if (close)
+		r = asprintf(&stored, "<esfm:vf xmlns:esfm='%s'%.*s</esfm:vf>%s", NS,
+			     (int)(close - out - 3), out + 3, close + 5);
+	else
+		r = asprintf(&stored, "<esfm:vf xmlns:esfm='%s'%s", NS, out + 3);
+	return r < 0 ? NULL : stored;
+}
+
 /* The element placed in <metadata> parses back to the same request and mode. */
 static void round_trip(struct fx *fx, enum esfm_attach_mode mode, const char *error_pool,
 		       const char *error, size_t nalloc)
 {
 	struct esfm_domain dom;
 
+	char *stored;
+
 	fill_dom(&dom, mode);
 	assert_int_equal(build(fx, &dom, nalloc, error_pool, error), 0);
-	if (parse_meta(fx, fx->out) != 0)
+	stored = as_stored_by_libvirt(fx->out);
+	if (!stored)
+		fail_msg("%s is not a plain <vf> element", fx->out);
+	if (parse_meta(fx, stored) != 0) {
+		free(stored);
 		fail_msg("%s does not parse back: %s", fx->out, fx->err.msg);
+	}
+	free(stored);
 	assert_true(fx->dom.annotated);
 	assert_int_equal(fx->dom.mode, mode);
 	assert_int_equal(fx->dom.nreq, dom.nreq);
@@ -828,6 +856,7 @@ static void test_round_trip_single_form(void **state)
 {
 	struct fx *fx = *state;
 	struct esfm_domain dom;
+	char *stored;
 
 	/* Parse the single form, write it as live metadata, parse again. */
 	assert_int_equal(parse_meta(fx, "<esfm:vf xmlns:esfm='urn:esfm:vf:1' pool='fpga0' "
@@ -835,7 +864,10 @@ static void test_round_trip_single_form(void **state)
 			 0);
 	dom = fx->dom;
 	assert_int_equal(build(fx, &dom, 1, NULL, NULL), 0);
-	assert_int_equal(parse_meta(fx, fx->out), 0);
+	stored = as_stored_by_libvirt(fx->out);
+	assert_non_null(stored);
+	assert_int_equal(parse_meta(fx, stored), 0);
+	free(stored);
 	assert_int_equal(fx->dom.mode, ESFM_MODE_STATIC);
 	assert_int_equal(fx->dom.nreq, 1);
 	assert_req(&fx->dom, 0, "fpga0", 3);
@@ -875,6 +907,7 @@ static void test_round_trip_max_pools(void **state)
 {
 	struct fx *fx = *state;
 	struct esfm_domain dom;
+	char *stored;
 
 	memset(&dom, 0, sizeof(dom));
 	dom.nreq = ESFM_ANNOT_MAX_POOLS;
@@ -883,7 +916,10 @@ static void test_round_trip_max_pools(void **state)
 		dom.req[i].count = (unsigned)(i + 1) * 8;
 	}
 	assert_int_equal(build(fx, &dom, 0, NULL, NULL), 0);
-	assert_int_equal(parse_meta(fx, fx->out), 0);
+	stored = as_stored_by_libvirt(fx->out);
+	assert_non_null(stored);
+	assert_int_equal(parse_meta(fx, stored), 0);
+	free(stored);
 	assert_int_equal(fx->dom.nreq, ESFM_ANNOT_MAX_POOLS);
 	assert_req(&fx->dom, 7, "pool-7", 64);
 }

@@ -134,8 +134,19 @@ bench:
 demo:
 	tests/demo/run-demo.sh
 
+# Man pages from man/*.in and `esfm --help` (see man/mkman.sh); --strict: a command or
+# option of --help that esfm(1) does not document is an error.
+.PHONY: man
+man: $(ESFM)
+	man/mkman.sh --strict --esfm $(ESFM) --out $(BUILDDIR)/man --prefix "$(PREFIX)" --sysconfdir "$(SYSCONFDIR)"
+
+# Files and links only, no signal to libvirtd (see install.sh --help); ./install.sh
+# alone also sends SIGHUP to a running libvirtd so that it picks up the hook.
 install: all
-	./install.sh --destdir "$(DESTDIR)" --prefix "$(PREFIX)" --builddir "$(BUILDDIR)" --files-only
+	./install.sh --destdir "$(DESTDIR)" --prefix "$(PREFIX)" --sysconfdir "$(SYSCONFDIR)" --builddir "$(BUILDDIR)" --files-only
+
+uninstall:
+	./install.sh --uninstall --destdir "$(DESTDIR)" --prefix "$(PREFIX)"
 
 clean:
 	rm -rf build

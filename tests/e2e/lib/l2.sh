@@ -1,0 +1,146 @@
+# shellcheck shell=bash
+# L2 guests for the e2e scenarios (source after common.sh).
+#
+# An L2 guest is a diskless q35 libvirt domain in L1 with spare pcie-root-ports. Either it just
+# sits in SeaBIOS (enough for attach/detach with native PCIe hot-plug), or it boots the tiny L2
+# Linux: L1's own kernel plus a busybox initramfs built here, whose init prints
+#   ESFM-L2-BOOT <kernel release>
+#   ESFM-L2-PCI <bdf> <vendor> <device>      once per device in /sys/bus/pci/devices
+#   ESFM-L2-READY
+# and then keeps running, printing ESFM-L2-PCI-ADD / ESFM-L2-PCI-GONE lines when devices come
+# and go (the kernel itself acknowledges hot-unplug requests). The serial console goes to
+# /var/log/libvirt/qemu/<name>-serial.log (l2_serial_log).
+#
+#   l2_virt_type                  kvm if libvirt can use /dev/kvm in L1, else qemu (TCG)
+#   l2_initramfs                  builds (once per scenario) and prints the initramfs path
+#   l2_domain_xml NAME [opts]     prints the domain XML; opts:
+#       --linux                   boot the L2 Linux (default: no OS, sits in SeaBIOS)
+#       --hostdev FILE            put this device XML (e.g. from esfm-pcictl hostdev-xml) in <devices>
+#       --ports N                 spare pcie-root-ports (default 4)
+#       --memory MIB              default 256
+#       --native-hotplug          ACPI hot-plug off: native PCIe hot-plug (detach works without OS)
+#   l2_serial_log NAME            path of the serial log
+#   l2_wait_serial NAME REGEX SECONDS   waits until the serial log matches (grep -E)
+
+l2_virt_type() {
+	local cache=$E2E_WORK/.l2-virt-type
+	if [ ! -s "$cache" ]; then
+		if [ -c /dev/kvm ] && virsh_ domcapabilities --virttype kvm --arch x86_64 --machine q35 \
+			>/dev/null 2>&1; then
+			echo kvm >"$cache"
+		else
+			echo qemu >"$cache"
+		fi
+	fi
+	cat "$cache"
+}
+
+l2_kernel() {
+	local k=/boot/vmlinuz-$(uname -r)
+	[ -f "$k" ] || k=$(ls -1 /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n1)
+	printf '%s\n' "$k"
+}
+
+l2_initramfs() {
+	local out=$E2E_WORK/l2-initramfs.cpio.gz dir=$E2E_WORK/l2-initramfs bb
+	if [ ! -s "$out" ]; then
+		bb=$(command -v busybox) || return 1
+		rm -rf "$dir"
+		mkdir -p "$dir"/bin "$dir"/proc "$dir"/sys "$dir"/dev
+		cp "$bb" "$dir/bin/busybox"
+		ln -s busybox "$dir/bin/sh"
+		cat >"$dir/init" <<'EOF'
+#!/bin/sh
+# Tiny L2 Linux (tests/e2e/lib/l2.sh): report PCI devices on the serial console, then keep running.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+exec </dev/console >/dev/console 2>&1
+echo "ESFM-L2-BOOT $(uname -r)"
+pci() { for d in /sys/bus/pci/devices/*; do [ -e "$d" ] && echo "${d##*/}"; done; }
+show() {
+	local v dv
+	v=$(cat "/sys/bus/pci/devices/$2/vendor" 2>/dev/null) dv=$(cat "/sys/bus/pci/devices/$2/device" 2>/dev/null)
+	echo "$1 $2 ${v#0x} ${dv#0x}"
+}
+prev=$(pci)
+for b in $prev; do show ESFM-L2-PCI "$b"; done
+echo "ESFM-L2-READY"
+while :; do
+	sleep 0.5
+	cur=$(pci)
+	[ "$cur" = "$prev" ] && continue
+	for b in $cur; do echo "$prev" | grep -qx "$b" || show ESFM-L2-PCI-ADD "$b"; done
+	for b in $prev; do echo "$cur" | grep -qx "$b" || echo "ESFM-L2-PCI-GONE $b"; done
+	prev=$cur
+done
+EOF
+		chmod 755 "$dir/init"
+		(cd "$dir" && find . | cpio -o -H newc --quiet | gzip -1) >"$out.tmp" && mv "$out.tmp" "$out" ||
+			return 1
+		chmod 644 "$out"
+	fi
+	printf '%s\n' "$out"
+}
+
+l2_serial_log() { printf '/var/log/libvirt/qemu/%s-serial.log\n' "$1"; }
+
+l2_domain_xml() {
+	local name=$1 linux='' hostdev='' ports=4 mem=256 native='' i
+	shift
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--linux) linux=1 ;;
+		--hostdev) hostdev=$2; shift ;;
+		--ports) ports=$2; shift ;;
+		--memory) mem=$2; shift ;;
+		--native-hotplug) native=1 ;;
+		*) echo "l2_domain_xml: unknown option $1" >&2; return 2 ;;
+		esac
+		shift
+	done
+	echo "<domain type='$(l2_virt_type)' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+	echo "  <name>$name</name>"
+	echo "  <memory unit='MiB'>$mem</memory>"
+	echo "  <vcpu placement='static'>1</vcpu>"
+	echo "  <os>"
+	echo "    <type arch='x86_64' machine='q35'>hvm</type>"
+	if [ -n "$linux" ]; then
+		echo "    <kernel>$(l2_kernel)</kernel>"
+		echo "    <initrd>$(l2_initramfs)</initrd>"
+		echo "    <cmdline>console=ttyS0,115200 quiet loglevel=3 panic=-1 esfm.l2=1</cmdline>"
+	fi
+	echo "  </os>"
+	echo "  <features><acpi/><apic/></features>"
+	echo "  <clock offset='utc'/>"
+	echo "  <on_poweroff>destroy</on_poweroff>"
+	echo "  <on_reboot>destroy</on_reboot>"
+	echo "  <on_crash>destroy</on_crash>"
+	echo "  <devices>"
+	echo "    <controller type='pci' index='0' model='pcie-root'/>"
+	for i in $(seq 1 "$ports"); do
+		echo "    <controller type='pci' index='$i' model='pcie-root-port'/>"
+	done
+	echo "    <controller type='usb' model='none'/>"
+	echo "    <serial type='file'>"
+	echo "      <source path='$(l2_serial_log "$name")'/>"
+	echo "      <target port='0'/>"
+	echo "    </serial>"
+	echo "    <memballoon model='none'/>"
+	[ -n "$hostdev" ] && sed 's/^/    /' "$hostdev"
+	echo "  </devices>"
+	if [ -n "$native" ]; then
+		echo "  <qemu:commandline>"
+		echo "    <qemu:arg value='-global'/>"
+		echo "    <qemu:arg value='ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off'/>"
+		echo "  </qemu:commandline>"
+	fi
+	echo "</domain>"
+}
+
+l2_wait_serial() {
+	local log
+	log=$(l2_serial_log "$1")
+	e2e_wait "$3" grep -qE -- "$2" "$log"
+}

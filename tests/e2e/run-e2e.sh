@@ -1,0 +1,248 @@
+#!/bin/bash
+# The nested end-to-end test bed (make e2e). See tests/e2e/README.md.
+#
+# Host side: builds (or reuses) the L1 image, boots L1 under TCG with an emulated SR-IOV NVMe PF
+# behind an emulated IOMMU, shares this checkout (read-only) and a results dir into it over 9p,
+# waits for L1 to run tests/e2e/guest/l1-main.sh and power off (a watchdog kills the L1 QEMU by pid
+# when a deadline passes), then prints each scenario's TAP, the timings and "N passed, N failed".
+#
+# env: ESFM_E2E_CACHE             image cache and last run's logs (default /var/tmp/esfm-e2e)
+#      ESFM_E2E_ONLY=REGEX        run only the scenarios whose name matches (grep -E), e.g. 02
+#      ESFM_E2E_TIMEOUT           host watchdog for the whole L1 run, seconds (default: computed)
+#      ESFM_E2E_BOOT_TIMEOUT      L1 must reach the test script within this (default 300)
+#      ESFM_E2E_BUILD_TIMEOUT     make all tests inside L1 (default 600)
+#      ESFM_E2E_SCENARIO_TIMEOUT  per scenario (default 300)
+#      ESFM_E2E_MIRROR            Debian mirror for the image (default: from /etc/apt sources)
+# exit: 0 all passed, 1 a scenario or the L1 run failed, 2 setup error (image, tools, selection).
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+cache=${ESFM_E2E_CACHE:-/var/tmp/esfm-e2e}
+boot_timeout=${ESFM_E2E_BOOT_TIMEOUT:-300}
+build_timeout=${ESFM_E2E_BUILD_TIMEOUT:-600}
+scen_timeout=${ESFM_E2E_SCENARIO_TIMEOUT:-300}
+
+say() { printf 'e2e: %s\n' "$*"; }
+die() { printf 'e2e: error: %s\n' "$*" >&2; exit 2; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+[ "$(id -u)" = 0 ] || die "must run as root (debootstrap for the image; QEMU)"
+
+# --- scenarios (first: a bad selection must not cost an image build and a boot) ---
+scenarios=()
+for f in "$here"/scenarios/[0-9][0-9]-*.sh; do
+	[ -f "$f" ] || continue
+	n=$(basename "$f" .sh)
+	if [ -n "${ESFM_E2E_ONLY:-}" ] && ! grep -qE -- "$ESFM_E2E_ONLY" <<<"$n"; then continue; fi
+	[ -x "$f" ] || die "scenario $f is not executable"
+	scenarios+=("$n")
+done
+[ ${#scenarios[@]} -gt 0 ] || die "no scenario matches ESFM_E2E_ONLY='${ESFM_E2E_ONLY:-}' in $here/scenarios"
+say "scenarios: ${scenarios[*]}"
+
+# --- host tools (CI runs on a fresh machine) ---
+need=()
+command -v debootstrap >/dev/null || need+=(debootstrap)
+[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+command -v flock >/dev/null || need+=(util-linux)
+command -v cpio >/dev/null || need+=(cpio)
+if [ ${#need[@]} -gt 0 ]; then
+	say "installing on the host: ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	timeout 600 apt-get update -q >/dev/null || die "apt-get update failed"
+	timeout 1200 apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null ||
+		die "apt-get install ${need[*]} failed"
+fi
+
+mkdir -p "$cache" || die "cannot create $cache"
+exec 9>"$cache/lock"
+timeout 10 flock -n 9 2>/dev/null || {
+	say "waiting for another e2e run using $cache (lock)"
+	flock -w 3600 9 || die "could not lock $cache/lock"
+}
+
+# An L1 QEMU of an earlier run that was itself killed (so its exit trap never ran) is stopped
+# here, by its recorded pid, after checking that the pid is still that QEMU.
+if [ -s "$cache/last-run/qemu.pid" ]; then
+	old=$(cat "$cache/last-run/qemu.pid")
+	if tr '\0' ' ' <"/proc/$old/cmdline" 2>/dev/null | grep -q -- "-name esfm-e2e-l1 .*$cache/l1.img"; then
+		say "stopping the L1 QEMU of an earlier, interrupted run (pid $old)"
+		kill -KILL "$old" 2>/dev/null
+	fi
+fi
+
+# --- everything we start is stopped by pid on any exit ---
+qemu_pid=
+cleanup() {
+	if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then
+		say "stopping L1 QEMU (pid $qemu_pid)"
+		kill -TERM "$qemu_pid" 2>/dev/null
+		for _ in $(seq 1 50); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$qemu_pid" 2>/dev/null
+		wait "$qemu_pid" 2>/dev/null
+	fi
+	qemu_pid=
+}
+trap cleanup EXIT
+trap 'say "interrupted"; exit 130' INT TERM HUP
+
+# --- the L1 image, rebuilt only when its inputs change ---
+stamp=$(cat "$here/image/packages.txt" "$here/image/build-image.sh" | sha256sum | cut -c1-16)
+t=$(now)
+if [ "$(cat "$cache/l1.stamp" 2>/dev/null)" = "$stamp" ] && [ -s "$cache/l1.img" ] &&
+	[ -s "$cache/vmlinuz" ] && [ -s "$cache/initrd.img" ]; then
+	image_note="cached"
+else
+	say "building the L1 image ($cache/l1.img, stamp $stamp); takes about 2 minutes"
+	rm -f "$cache/l1.stamp"
+	timeout --kill-after=30 2400 "$here/image/build-image.sh" "$cache" 2>&1 | sed 's/^/e2e: /' ||
+		die "building the L1 image failed"
+	echo "$stamp" >"$cache/l1.stamp"
+	image_note="built"
+fi
+image_secs=$(since "$t")
+say "L1 image $image_note ($image_secs s)"
+
+# --- this run's directory: results share, console, logs (kept until the next run) ---
+run=$cache/last-run
+rm -rf "$run"
+mkdir -p "$run/results"
+res=$run/results
+truncate -s 16M "$run/nvme-ns.img"
+{
+	printf 'ESFM_E2E_SCENARIOS=%q\n' "${scenarios[*]}"
+	printf 'ESFM_E2E_BUILD_TIMEOUT=%q\n' "$build_timeout"
+	printf 'ESFM_E2E_SCENARIO_TIMEOUT=%q\n' "$scen_timeout"
+	printf 'ESFM_E2E_MAKE_JOBS=2\n'
+} >"$res/config.env"
+
+total_timeout=${ESFM_E2E_TIMEOUT:-$((boot_timeout + build_timeout + 180 + ${#scenarios[@]} * (scen_timeout + 60) + 120))}
+
+# --- boot L1 (FACTS.md section 5) ---
+qemu=(
+	qemu-system-x86_64 -name esfm-e2e-l1
+	-machine q35,kernel-irqchip=split -accel tcg,thread=multi -cpu max -smp 2 -m 4096
+	-device intel-iommu,intremap=on,caching-mode=on
+	-nodefaults -no-user-config -display none -no-reboot
+	-kernel "$cache/vmlinuz" -initrd "$cache/initrd.img"
+	-append "root=/dev/vda rw console=ttyS0,115200 intel_iommu=on iommu=pt panic=-1 esfm.e2e=1"
+	-drive "file=$cache/l1.img,if=virtio,format=raw,snapshot=on,cache=unsafe"
+	-device pcie-root-port,id=rp0,chassis=1,slot=1
+	-device nvme-subsys,id=subsys0,nqn=nqn.2024-01.io.esfm:e2e
+	-device "nvme,id=nvme0,serial=esfme2e0001,bus=rp0,subsys=subsys0,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4,max_ioqpairs=12,msix_qsize=16"
+	-drive "file=$run/nvme-ns.img,if=none,id=nsdrv0,format=raw"
+	-device nvme-ns,drive=nsdrv0,bus=nvme0,nsid=1,detached=on
+	-virtfs "local,path=$top,mount_tag=esfm-src,security_model=none,readonly=on"
+	-virtfs "local,path=$res,mount_tag=esfm-results,security_model=none"
+	-serial "file:$run/console.log"
+	-monitor none
+)
+printf '%q ' "${qemu[@]}" >"$run/qemu.cmdline"
+say "booting L1 (TCG, 2 vCPUs, 4 GiB); console: $run/console.log; watchdog ${total_timeout} s"
+t_boot=$(now)
+# QEMU inherits no fd of ours (no stdin/stdout/stderr, no lock, no make jobserver pipe): nothing
+# of it may hold the caller's pipe or our lock if it ever outlives us.
+(
+	for fd in /proc/self/fd/*; do
+		fd=${fd##*/}
+		[ "$fd" -gt 2 ] && eval "exec $fd>&-"
+	done 2>/dev/null
+	exec "${qemu[@]}"
+) </dev/null >"$run/qemu.log" 2>&1 &
+qemu_pid=$!
+echo "$qemu_pid" >"$run/qemu.pid"
+
+alive() { kill -0 "$qemu_pid" 2>/dev/null && [ "$(awk '{ print $3 }' "/proc/$qemu_pid/stat" 2>/dev/null)" != Z ]; }
+boot_secs='' done_at='' seen=0 why=''
+deadline=$(($(date +%s) + total_timeout))
+while alive; do
+	if [ -z "$boot_secs" ] && [ -f "$res/started" ]; then
+		boot_secs=$(since "$t_boot")
+	fi
+	# relay the guest's progress lines
+	if [ -f "$res/progress" ]; then
+		n=$(wc -l <"$res/progress")
+		if [ "$n" -gt "$seen" ]; then
+			sed -n "$((seen + 1)),${n}p" "$res/progress" | sed 's/^/e2e: l1: /'
+			seen=$n
+		fi
+	fi
+	[ -z "$done_at" ] && [ -f "$res/done" ] && done_at=$(date +%s)
+	nowi=$(date +%s)
+	if [ -z "$boot_secs" ] && [ "$nowi" -ge "$(awk -v a="$t_boot" -v b="$boot_timeout" 'BEGIN { printf "%d", a + b }')" ]; then
+		why="L1 did not reach the test script within $boot_timeout s"
+		break
+	fi
+	if [ -n "$done_at" ] && [ "$nowi" -ge $((done_at + 60)) ]; then
+		why="L1 finished but did not power off within 60 s"
+		break
+	fi
+	if [ "$nowi" -ge "$deadline" ]; then
+		why="L1 did not finish within $total_timeout s (watchdog)"
+		break
+	fi
+	sleep 1
+done
+if [ -n "$why" ]; then
+	say "$why: killing L1 QEMU (pid $qemu_pid)"
+	cleanup
+else
+	wait "$qemu_pid" 2>/dev/null
+	qemu_rc=$?
+	qemu_pid=
+	[ "$qemu_rc" = 0 ] || say "L1 QEMU exited $qemu_rc: $(tail -n 5 "$run/qemu.log")"
+fi
+l1_secs=$(since "$t_boot")
+[ -f "$res/progress" ] && sed -n "$((seen + 1)),\$p" "$res/progress" | sed 's/^/e2e: l1: /'
+
+# --- report ---
+passed=0 failed=0
+infra_fail() {
+	failed=$((failed + 1))
+	echo "not ok - $1"
+	shift
+	for l in "$@"; do printf '%s\n' "$l" | sed 's/^/# /'; done
+}
+echo
+if [ -n "$why" ] || [ ! -f "$res/done" ]; then
+	infra_fail "L1 run: ${why:-L1 stopped before finishing}" "console tail ($run/console.log):" \
+		"$(tail -n 25 "$run/console.log" 2>/dev/null | tr -d '\r')"
+fi
+if [ -f "$res/build.rc" ] && [ "$(cat "$res/build.rc")" != 0 ]; then
+	infra_fail "esfm build inside L1 (make all tests, exit $(cat "$res/build.rc"))" \
+		"$(tail -n 30 "$res/build.log" 2>/dev/null)"
+fi
+for n in "${scenarios[@]}"; do
+	tap=$res/scenarios/$n.tap
+	rc=$(cat "$res/scenarios/$n.rc" 2>/dev/null || echo "not run")
+	secs=$(awk -v k="scenario:$n" '$1 == k { print $2 }' "$res/timings" 2>/dev/null)
+	echo "# ---- $n (${secs:-?} s, exit $rc)"
+	[ -f "$tap" ] && cat "$tap"
+	err=$res/artifacts/$n/stderr.log
+	if [ -s "$err" ]; then
+		echo "# stderr:"
+		tail -n 20 "$err" | sed 's/^/#   /'
+	fi
+	if [ "$rc" = 0 ] && [ -f "$tap" ] && ! grep -q '^not ok' "$tap" && grep -qE '^1\.\.[0-9]+' "$tap"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "# FAILED: $n"
+	fi
+done
+
+echo
+echo "# timings (s):"
+printf '#   %-28s %s (%s)\n' "image" "$image_secs" "$image_note"
+printf '#   %-28s %s\n' "l1-boot" "${boot_secs:-never}"
+if [ -f "$res/timings" ]; then
+	while read -r k v; do printf '#   %-28s %s\n' "$k" "$v"; done <"$res/timings"
+fi
+printf '#   %-28s %s\n' "l1-total (boot to poweroff)" "$l1_secs"
+echo "# logs: $run"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

@@ -73,7 +73,11 @@ SIM       := $(BUILDDIR)/tests/sim/esfm-sysfs-sim
 
 all: $(ESFM) $(HOOK) $(HANDLER) $(WORKER)
 
-$(BUILDDIR)/%.o: %.c $(wildcard src/*.h) Makefile
+# Objects are rebuilt when the flags (which carry PREFIX and SYSCONFDIR) change.
+FLAGS_STAMP := $(BUILDDIR)/.cflags
+$(shell mkdir -p $(BUILDDIR); echo '$(ALL_CFLAGS)' | cmp -s - $(FLAGS_STAMP) || echo '$(ALL_CFLAGS)' > $(FLAGS_STAMP))
+
+$(BUILDDIR)/%.o: %.c $(wildcard src/*.h) Makefile $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<

@@ -5,7 +5,12 @@
 
 #include "util.h"
 
+#ifndef ESFM_SYSCONFDIR
+#define ESFM_SYSCONFDIR "/etc/esfm"
+#endif
+
 #define MAX_COUNT 2048
+#define HELP_COL  32
 
 enum arg_kind { ARG_COUNT, ARG_INDEX, ARG_VM, ARG_POOL };
 
@@ -19,22 +24,22 @@ static const struct command {
 	const char *help;
 } commands[] = {
 	{"init", ESFM_CMD_INIT, true, 1, {ARG_COUNT}, "init <VF_NUM>",
-	 "Init the PF with VF_NUM virtual functions and attach VF i to VM <base><i>\n"
+	 "Create VF_NUM VFs; VF i goes to VM <base><i>\n"
 	 "(flash the bitstream first if one is given)"},
 	{"reconf", ESFM_CMD_RECONF, true, 1, {ARG_COUNT}, "reconf <VF_NUM>",
-	 "Change the number of VFs and re-attach them to their VMs; 0 removes all"},
+	 "Change the number of VFs, re-attach them to\ntheir VMs; 0 removes all"},
 	{"attach", ESFM_CMD_ATTACH, true, 2, {ARG_INDEX, ARG_VM}, "attach <VF_IDX> <VM_NAME>",
-	 "Attach one VF to a VM (live and persistent if running, else persistent)"},
+	 "Attach one VF to a VM (live and persistent\nif it runs, else persistent)"},
 	{"detach", ESFM_CMD_DETACH, true, 1, {ARG_INDEX}, "detach <VF_IDX>",
 	 "Detach one VF from the VM that holds it"},
 	{"list_vfs", ESFM_CMD_LIST_VFS, true, 0, {0}, "list_vfs",
-	 "List the PF's VFs: index, address, driver, state, owner"},
+	 "List the VFs: index, address, driver, state, VM"},
 	{"list_vf_vm", ESFM_CMD_LIST_VF_VM, true, 0, {0}, "list_vf_vm",
 	 "List which VM holds each VF, live and persistent"},
 	{"print_kernel", ESFM_CMD_PRINT_KERNEL, true, 0, {0}, "print_kernel",
 	 "Print the last bitstream flashed on the PF"},
 	{"status", ESFM_CMD_STATUS, false, 0, {0}, "status [--json]",
-	 "Show every pool and PF: VFs, drivers, states and owners"},
+	 "Show every pool and PF: VFs, drivers, states,\nowners"},
 	{"pool-list", ESFM_CMD_POOL_LIST, false, 0, {0}, "pool-list",
 	 "List the pools defined in pools.d"},
 	{"pool-show", ESFM_CMD_POOL_SHOW, false, 1, {ARG_POOL}, "pool-show <POOL>",
@@ -47,15 +52,15 @@ static const struct option {
 	const char *shrt, *lng, *arg, *help;
 } options[] = {
 	{"-b", "--bitstream", "<file> [kind]", "Also flash the provided bitstream file"},
-	{"-qn", "--queues_num", "<num>", "QDMA queues (qmax) to set on the PF, default 32 at init"},
-	{"-vm", "--vm_names", "<name>", "VM base name; the VF index is appended, default everestg"},
-	{"-p", "--pause", NULL, "Pause the VFs in their VMs (QEMU device_pause) instead of\n"
-				"unplugging them while the VF count changes"},
-	{"-y", "--yes", NULL, "Automatic yes to prompts (required without a terminal)"},
+	{"-qn", "--queues_num", "<num>", "QDMA queues (qmax) for the PF, default 32"},
+	{"-vm", "--vm_names", "<name>", "VM base name (the VF index is appended),\ndefault everestg"},
+	{"-p", "--pause", NULL, "Pause the VFs in their VMs (QEMU device_pause)\n"
+				"instead of unplugging them during reconf"},
+	{"-y", "--yes", NULL, "Automatic yes to prompts (needed without a tty)"},
 	{"-q", "--quiet", NULL, "Do not print info messages"},
 	{"-v", "--verbose", NULL, "Print every sysfs write and state change"},
-	{"-d", "--driver_log", NULL, "Print the kernel log lines the drivers emitted meanwhile"},
-	{NULL, "--json", NULL, "status: machine-readable output (see esfm-pool(5))"},
+	{"-d", "--driver_log", NULL, "Print the kernel log lines of the drivers"},
+	{NULL, "--json", NULL, "status: machine-readable output (esfm-pool(5))"},
 	{"-h", "--help", NULL, "Print this help and exit"},
 	{NULL, "--version", NULL, "Print the version and exit"},
 };
@@ -75,14 +80,14 @@ void esfm_cli_usage(FILE *f)
 	fputs("esfm: SR-IOV Virtual Function manager for KVM hosts\n\n"
 	      "Usage: esfm <pf_bdf> <command> [options]\n"
 	      "       esfm <pool-command> [options]\n\n"
-	      "  <pf_bdf>                    the PF's PCI address, DDDD:BB:DD.F\n\n"
+	      "  <pf_bdf>                      the PF's PCI address, DDDD:BB:DD.F\n\n"
 	      "Commands on a PF:\n",
 	      f);
 	for (size_t i = 0; i < ESFM_ARRAY_SIZE(commands); i++) {
 		if (i > 0 && commands[i].needs_pf != commands[i - 1].needs_pf)
 			fputs("\nPool commands:\n", f);
-		fprintf(f, "  %-26s  ", commands[i].synopsis);
-		print_wrapped(f, 30, commands[i].help);
+		fprintf(f, "  %-*s  ", HELP_COL - 4, commands[i].synopsis);
+		print_wrapped(f, HELP_COL, commands[i].help);
 	}
 	fputs("\nOptions:\n", f);
 	for (size_t i = 0; i < ESFM_ARRAY_SIZE(options); i++) {
@@ -91,12 +96,13 @@ void esfm_cli_usage(FILE *f)
 		snprintf(left, sizeof(left), "%s%s%s%s%s", options[i].shrt ? options[i].shrt : "",
 			 options[i].shrt ? ", " : "    ", options[i].lng, options[i].arg ? " " : "",
 			 options[i].arg ? options[i].arg : "");
-		fprintf(f, "  %-26s  ", left);
-		print_wrapped(f, 30, options[i].help);
+		fprintf(f, "  %-*s  ", HELP_COL - 4, left);
+		print_wrapped(f, HELP_COL, options[i].help);
 	}
 	fputs("\nExit status: 0 success, 1 failure, 2 usage or configuration error,\n"
 	      "3 busy (pool exhausted or locked, device busy): try again later.\n"
-	      "Files: /etc/esfm/esfm.conf, /etc/esfm/pools.d/*.xml, /run/esfm/<pool>.state\n"
+	      "Files: " ESFM_SYSCONFDIR "/esfm.conf, " ESFM_SYSCONFDIR "/pools.d/*.xml,\n"
+	      "       /run/esfm/<pool>.state (state_dir in esfm.conf)\n"
 	      "See esfm(1), esfm-pool(5), esfm-hook(8).\n",
 	      f);
 }
@@ -191,6 +197,14 @@ static int parse_positional(const struct command *c, int k, const char *w, struc
 	return 0;
 }
 
+static bool is_command(const char *w)
+{
+	for (size_t i = 0; i < ESFM_ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, w))
+			return true;
+	return false;
+}
+
 static bool looks_like_option(const char *w)
 {
 	return w[0] == '-' && w[1] != '\0';
@@ -202,8 +216,11 @@ static int resolve_command(const char *w, bool has_pf, const struct command **ou
 	for (size_t i = 0; i < ESFM_ARRAY_SIZE(commands); i++) {
 		if (strcmp(commands[i].name, w))
 			continue;
-		if (commands[i].needs_pf && !has_pf)
-			return usage_error(err, "command '%s' needs a PF: esfm <pf_bdf> %s", w);
+		if (commands[i].needs_pf && !has_pf) {
+			esfm_err_set(err, ESFM_ERR_USAGE, 0, "command '%s' needs a PF: esfm <pf_bdf> %s", w,
+				     commands[i].synopsis);
+			return esfm_err_hint(err, "Try 'esfm --help' for more information.");
+		}
 		if (!commands[i].needs_pf && has_pf)
 			return usage_error(err, "command '%s' does not take a PF", w);
 		*out = &commands[i];
@@ -241,8 +258,12 @@ int esfm_cli_parse(int argc, char *const argv[], struct esfm_cli *cli, struct es
 			bitstream_last = !strcmp(o->lng, "--bitstream");
 			continue;
 		}
-		/* "-b <file> [kind]": a word after the file is its kind once the command has its arguments. */
-		if (bitstream_last && c && npos >= c->nargs) {
+		/*
+		 * "-b <file> [kind]": the word after the file is its kind when it cannot be
+		 * anything else: the command has its arguments, or there is no command yet
+		 * and the word is neither a command nor a PCI address.
+		 */
+		if (bitstream_last && ((c && npos >= c->nargs) || (!c && !strchr(w, ':') && !is_command(w)))) {
 			if (!esfm_name_valid(w) || strlen(w) >= sizeof(cli->opts.bitstream_kind))
 				return usage_error(err, "invalid bitstream kind '%s'", w);
 			snprintf(cli->opts.bitstream_kind, sizeof(cli->opts.bitstream_kind), "%s", w);

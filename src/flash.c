@@ -137,13 +137,11 @@ static int flash_steps(struct esfm_ctx *ctx, const struct esfm_pool *pool, char 
 	return 0;
 }
 
-int esfm_flash(struct esfm_ctx *ctx, const struct esfm_pool *pool, const char *bitstream,
-	       const char *kind, const struct esfm_ui *ui, struct esfm_pool_state *st,
-	       struct esfm_err *err)
+int esfm_flash_check(struct esfm_ctx *ctx, const struct esfm_pool *pool, const char *bitstream,
+		     const char *kind, struct esfm_err *err)
 {
 	char a[ESFM_PCI_ADDR_STRLEN];
 	char **argv = NULL;
-	int r;
 
 	esfm_pci_addr_str(&pool->pf, a);
 	if (!ctx->conf.flash_command[0]) {
@@ -156,6 +154,22 @@ int esfm_flash(struct esfm_ctx *ctx, const struct esfm_pool *pool, const char *b
 		return esfm_err_hint(err, "give the absolute path of a readable bitstream file");
 	}
 	if (esfm_flash_argv(ctx->conf.flash_command, bitstream, a, kind, &argv, err) < 0)
+		return -1;
+	esfm_flash_argv_free(argv);
+	return 0;
+}
+
+int esfm_flash(struct esfm_ctx *ctx, const struct esfm_pool *pool, const char *bitstream,
+	       const char *kind, const struct esfm_ui *ui, struct esfm_pool_state *st,
+	       struct esfm_err *err)
+{
+	char a[ESFM_PCI_ADDR_STRLEN];
+	char **argv = NULL;
+	int r;
+
+	esfm_pci_addr_str(&pool->pf, a);
+	if (esfm_flash_check(ctx, pool, bitstream, kind, err) < 0 ||
+	    esfm_flash_argv(ctx->conf.flash_command, bitstream, a, kind, &argv, err) < 0)
 		return -1;
 	r = flash_steps(ctx, pool, argv, ui, err);
 	esfm_flash_argv_free(argv);

@@ -23,6 +23,13 @@ int esfm_flash_argv(const char *tmpl, const char *bitstream, const char *pf, con
 		    char ***argv, struct esfm_err *err);
 void esfm_flash_argv_free(char **argv);
 
+/*
+ * Everything esfm_flash will need, checked before anything is touched:
+ * flash_command set and parsable, the bitstream readable.
+ */
+int esfm_flash_check(struct esfm_ctx *ctx, const struct esfm_pool *pool, const char *bitstream,
+		     const char *kind, struct esfm_err *err);
+
 /* Flash @bitstream on @pool's PF (which must have no VFs); record it in @st. */
 int esfm_flash(struct esfm_ctx *ctx, const struct esfm_pool *pool, const char *bitstream,
 	       const char *kind, const struct esfm_ui *ui, struct esfm_pool_state *st,

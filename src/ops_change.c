@@ -26,7 +26,8 @@ struct change {
 	struct esfm_pool_state st;
 	bool init;
 	unsigned n;
-	struct esfm_plan_holder *holders;
+	struct esfm_plan_holder *holders; /* nholders entries */
+	size_t nholders;
 	struct esfm_plan_target *targets;
 	struct esfm_plan plan;
 	size_t ndone; /* steps carried out, in plan order */
@@ -50,9 +51,10 @@ static void warn(const struct esfm_ui *ui, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	esfm_warn("%s", msg);
 	if (ui && ui->warn)
 		ui->warn(ui->data, msg);
+	else
+		esfm_warn("%s", msg);
 }
 
 static int lookup_targets(struct change *c, struct esfm_err *err)
@@ -70,7 +72,7 @@ static int lookup_targets(struct change *c, struct esfm_err *err)
 
 		t->index = i;
 		snprintf(t->vm, sizeof(t->vm), "%s%u", c->opts->vm_base, i);
-		if (!c->init && i < c->view.nvfs && c->holders[i].held)
+		if (!c->init && i < c->nholders && c->holders[i].held)
 			continue;
 		if (esfm_virt_lookup(c->virt, t->vm, &dom, &e) < 0) {
 			nmissing++;
@@ -99,12 +101,15 @@ static int lookup_targets(struct change *c, struct esfm_err *err)
 
 static int build_holders(struct change *c, struct esfm_err *err)
 {
-	size_t old = c->view.info.numvfs;
+	size_t n = c->view.nvfs > c->view.info.numvfs ? c->view.nvfs : c->view.info.numvfs;
 
-	c->holders = calloc(old ? old : 1, sizeof(*c->holders));
+	c->holders = calloc(n ? n : 1, sizeof(*c->holders));
 	if (!c->holders)
 		return esfm_err_sys(err, ENOMEM, "cannot plan");
-	for (size_t i = 0; i < old && i < c->view.nvfs; i++) {
+	c->nholders = n;
+	for (size_t i = 0; i < n; i++)
+		c->holders[i].index = (unsigned)i;
+	for (size_t i = 0; i < c->view.nvfs; i++) {
 		const struct esfm_vf_view *vf = &c->view.vfs[i];
 		struct esfm_plan_holder *h = &c->holders[i];
 
@@ -124,7 +129,7 @@ static int build_holders(struct change *c, struct esfm_err *err)
 /* Ask each running holder's QEMU whether it has device_pause. */
 static void probe_pause(struct change *c)
 {
-	for (size_t i = 0; i < c->view.info.numvfs; i++) {
+	for (size_t i = 0; i < c->view.info.numvfs && i < c->nholders; i++) {
 		struct esfm_plan_holder *h = &c->holders[i];
 		struct esfm_err e = {0};
 		virDomainPtr dom;
@@ -147,7 +152,7 @@ static int confirm(struct change *c, struct esfm_err *err)
 	char names[512] = "", question[768];
 	size_t n = 0, len = 0;
 
-	for (size_t i = 0; i < c->view.info.numvfs; i++) {
+	for (size_t i = 0; i < c->nholders; i++) {
 		const struct esfm_plan_holder *h = &c->holders[i];
 
 		if (!h->held || !h->running || !h->live)
@@ -286,6 +291,42 @@ static int do_step(struct change *c, const struct esfm_step *s, struct esfm_err 
 	return r;
 }
 
+/*
+ * A step failed after some guests' devices were paused: give back every
+ * paused device whose VF still exists, and name the ones that cannot be.
+ */
+static void resume_after_failure(struct change *c)
+{
+	for (size_t i = 0; i < c->ndone; i++) {
+		const struct esfm_step *s = &c->plan.steps[i];
+		struct esfm_pci_addr a;
+		struct esfm_err e = {0};
+		virDomainPtr dom;
+		bool undone = false;
+
+		if (s->kind != ESFM_STEP_PAUSE)
+			continue;
+		for (size_t j = i + 1; j < c->ndone; j++)
+			undone |= (c->plan.steps[j].kind == ESFM_STEP_RESUME ||
+				   c->plan.steps[j].kind == ESFM_STEP_DETACH_PAUSED) &&
+				  c->plan.steps[j].index == s->index;
+		if (undone)
+			continue;
+		if (vf_addr(c, s->index, &a, &e) < 0 || !esfm_pci_dev_exists(c->ctx->sysfs, &a) ||
+		    esfm_pci_bind_driver(c->ctx->sysfs, &a, c->pool.driver, &e) < 0 ||
+		    with_domain(c, s->vm, &dom, &e) < 0) {
+			warn(c->ui, "VF %u stays paused in '%s': its VF is gone; run reconf again to give it back",
+			     s->index, s->vm);
+			continue;
+		}
+		if (esfm_virt_device_pause(dom, s->alias, false, &e) < 0)
+			warn(c->ui, "VF %u stays paused in '%s': %s", s->index, s->vm, e.msg);
+		else
+			warn(c->ui, "VF %u resumed in '%s' after the failure", s->index, s->vm);
+		virDomainFree(dom);
+	}
+}
+
 static int run_plan(struct change *c, struct esfm_err *err)
 {
 	for (size_t i = 0; i < c->plan.nsteps; i++) {
@@ -296,12 +337,13 @@ static int run_plan(struct change *c, struct esfm_err *err)
 		esfm_step_describe(s, what, sizeof(what));
 		if (do_step(c, s, err) < 0) {
 			report(c->ui, what, t0, false);
+			resume_after_failure(c);
 			return esfm_err_prefix(err, "%s", what);
 		}
 		report(c->ui, what, t0, true);
 		c->ndone = i + 1;
 	}
-	if (c->n && !c->prepared_pf && (c->init || c->opts->qmax_set || c->opts->bitstream[0]))
+	if (!c->prepared_pf && (c->opts->bitstream[0] || (c->n && (c->init || c->opts->qmax_set))))
 		return prepare_pf(c, err);
 	return 0;
 }
@@ -349,7 +391,7 @@ static int record(struct change *c, struct esfm_err *err)
 /* Hook-managed VMs that lost or kept VFs: rewrite their live metadata from the state. */
 static void refresh_metadata(struct change *c)
 {
-	for (size_t i = 0; i < c->view.info.numvfs; i++) {
+	for (size_t i = 0; i < c->nholders; i++) {
 		const struct esfm_plan_holder *h = &c->holders[i];
 		struct esfm_allocation alloc[ESFM_MAX_VFS_PER_VM];
 		_cleanup_free_ char *xml = NULL;
@@ -412,20 +454,23 @@ static int change_locked(struct change *c, struct esfm_err *err)
 	}
 	c->had_qmax = c->view.info.has_qdma &&
 		      esfm_pci_qmax_get(c->ctx->sysfs, &c->pool.pf, &c->old_qmax, NULL) == 0;
-	if (build_holders(c, err) < 0 || lookup_targets(c, err) < 0)
+	/* Everything that can refuse does so before any device is touched. */
+	if (c->opts->bitstream[0] &&
+	    esfm_flash_check(c->ctx, &c->pool, c->opts->bitstream, c->opts->bitstream_kind, err) < 0)
+		return -1;
+	if (build_holders(c, err) < 0 || lookup_targets(c, err) < 0 || confirm(c, err) < 0)
 		return -1;
 	if (c->opts->pause && !c->init)
 		probe_pause(c);
-	if (confirm(c, err) < 0)
-		return -1;
 	in.old_count = c->view.info.numvfs;
 	in.new_count = c->n;
 	in.pause = c->opts->pause && !c->init;
-	in.recreate = c->init;
+	/* Flashing and qmax need the PF without VFs, even at the same count. */
+	in.recreate = c->init || c->opts->bitstream[0] || c->opts->qmax_set;
 	in.reset = c->init;
 	in.attach_new = true;
 	in.holders = c->holders;
-	in.nholders = c->view.info.numvfs;
+	in.nholders = c->nholders;
 	in.targets = c->targets;
 	in.ntargets = c->n;
 	if (esfm_plan_build(&in, &c->plan, err) < 0)

@@ -20,6 +20,27 @@ void esfm_pf_view_free(struct esfm_pf_view *v)
 	v->nvfs = 0;
 }
 
+/* VM configs may name VFs that do not exist now: the view grows to show them. */
+static int grow_view(struct esfm_pf_view *view, size_t n)
+{
+	struct esfm_vf_view *nv;
+
+	if (n <= view->nvfs)
+		return 0;
+	nv = realloc(view->vfs, n * sizeof(*nv));
+	if (!nv)
+		return -1;
+	for (size_t i = view->nvfs; i < n; i++) {
+		memset(&nv[i], 0, sizeof(nv[i]));
+		nv[i].index = (unsigned)i;
+		esfm_pci_vf_addr_compute(&view->pool.pf, view->info.offset, view->info.stride,
+					 (unsigned)i, &nv[i].addr, NULL);
+	}
+	view->vfs = nv;
+	view->nvfs = n;
+	return 0;
+}
+
 static void note_hostdevs(struct esfm_pf_view *view, const struct esfm_domain *d, bool running,
 			  bool live)
 {
@@ -29,7 +50,7 @@ static void note_hostdevs(struct esfm_pf_view *view, const struct esfm_domain *d
 						    view->info.stride, view->info.totalvfs,
 						    &d->hostdev[h].addr);
 
-		if (idx < 0 || (size_t)idx >= view->nvfs)
+		if (idx < 0 || grow_view(view, (size_t)idx + 1) < 0)
 			continue;
 		vf = &view->vfs[idx];
 		if (!vf->vm[0] || !strcmp(vf->uuid, d->uuid)) {

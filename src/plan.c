@@ -68,6 +68,10 @@ int esfm_plan_build(const struct esfm_plan_input *in, struct esfm_plan *plan, st
 	memset(plan, 0, sizeof(*plan));
 	if (in->nholders < in->old_count || in->ntargets < in->new_count)
 		return esfm_err_set(err, ESFM_ERR_FAILED, EINVAL, "reconf plan: inconsistent input");
+	/* Persistent configs first: nothing live is touched if libvirt refuses one. */
+	for (size_t i = 0; i < in->nholders; i++)
+		if (in->holders[i].held && in->holders[i].config && !keeps_config(in, (unsigned)i))
+			add_vm(&b, ESFM_STEP_DROP_CONFIG, &in->holders[i], false, true);
 	for (unsigned i = 0; i < in->old_count && through_zero; i++) {
 		const struct esfm_plan_holder *h = &in->holders[i];
 
@@ -82,9 +86,6 @@ int esfm_plan_build(const struct esfm_plan_input *in, struct esfm_plan *plan, st
 			plan->fallbacks += in->pause;
 		}
 	}
-	for (unsigned i = 0; i < in->old_count; i++)
-		if (in->holders[i].held && in->holders[i].config && !keeps_config(in, i))
-			add_vm(&b, ESFM_STEP_DROP_CONFIG, &in->holders[i], false, true);
 	for (unsigned i = 0; i < in->old_count && through_zero; i++)
 		if (pausing(in, &in->holders[i]))
 			add(&b, ESFM_STEP_UNBIND, i);
@@ -110,7 +111,7 @@ int esfm_plan_build(const struct esfm_plan_input *in, struct esfm_plan *plan, st
 	for (unsigned i = 0; i < in->new_count && in->attach_new; i++) {
 		const struct esfm_plan_target *t = &in->targets[i];
 
-		if ((!in->reset && i < in->old_count && in->holders[i].held) || !t->exists)
+		if ((!in->reset && i < in->nholders && in->holders[i].held) || !t->exists)
 			continue;
 		if ((s = add(&b, ESFM_STEP_ATTACH, i))) {
 			s->live = t->running;

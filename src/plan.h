@@ -5,9 +5,9 @@
  * every VF disappears for a moment; the plan says, in order, what happens to
  * each guest's device around that:
  *
- *   1. for each VF held by a running VM: pause it (QMP device_pause, when
+ *   1. drop persistent hostdevs of VFs that will no longer exist
+ *   2. for each VF held by a running VM: pause it (QMP device_pause, when
  *      requested and the VM's QEMU has it) or hot-unplug it
- *   2. drop persistent hostdevs of VFs that will no longer exist
  *   3. unbind the paused VFs from their driver
  *   4. sriov_numvfs 0, then N (autoprobe off)
  *   5. bind VFs 0..N-1 to the pool driver
@@ -56,7 +56,8 @@ struct esfm_plan_input {
 	bool recreate;   /* go through 0 even if old_count == new_count (init) */
 	bool reset;      /* init: take every VF from every VM (live and persistent), no pause */
 	bool attach_new; /* step 8 */
-	const struct esfm_plan_holder *holders; /* old_count entries, index i at [i] */
+	/* index i at [i]; at least old_count entries, more when VM configs name VFs that do not exist */
+	const struct esfm_plan_holder *holders;
 	size_t nholders;
 	const struct esfm_plan_target *targets; /* new_count entries, index i at [i] */
 	size_t ntargets;

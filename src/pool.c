@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxml/relaxng.h>
 #include <libxml/tree.h>
@@ -59,6 +60,10 @@ static int validate(const struct esfm_conf *conf, const char *path, xmlDocPtr do
 	memset(&errs, 0, sizeof(errs));
 	if (esfm_snprintf(schema, sizeof(schema), err, "%s/pool.rng", conf->template_dir) < 0)
 		return -1;
+	if (access(schema, R_OK) < 0) {
+		esfm_err_set(err, ESFM_ERR_CONFIG, errno, "cannot read the pool schema %s", schema);
+		return esfm_err_hint(err, "check template_dir in esfm.conf and the installation");
+	}
 	pctxt = xmlRelaxNGNewParserCtxt(schema);
 	if (!pctxt)
 		return esfm_err_sys(err, ENOMEM, "cannot load schema %s", schema);

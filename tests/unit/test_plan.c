@@ -226,12 +226,14 @@ static void test_init_takes_every_vf_from_every_vm(void **state)
 	hold(fx, 2, "everestg2", true, true, false, true);
 	target(fx, 0, true);
 	target(fx, 1, false);
-	expect_plan(fx, "unplug 0 everestg0 ua-esfm-fpga0-0\n"
-			"unplug 2 everestg2 ua-esfm-fpga0-2\n"
-			"drop 0 everestg0\n"
+	expect_plan(fx, "drop 0 everestg0\n"
 			"drop 1 other\n"
-			"numvfs 0\nnumvfs 2\n"
-			"bind 0\nbind 1\n"
+			"unplug 0 everestg0 ua-esfm-fpga0-0\n"
+			"unplug 2 everestg2 ua-esfm-fpga0-2\n"
+			"numvfs 0\n"
+			"numvfs 2\n"
+			"bind 0\n"
+			"bind 1\n"
 			"attach 0 everestg0 LC\n"
 			"attach 1 everestg1 C\n");
 	assert_int_equal(fx->plan.paused, 0);
@@ -262,8 +264,8 @@ static void test_init_to_zero(void **state)
 	counts(fx, 2, 0);
 	fx->in.recreate = fx->in.reset = fx->in.attach_new = true;
 	hold(fx, 1, "everestg1", true, true, true, false);
-	expect_plan(fx, "unplug 1 everestg1 ua-esfm-fpga0-1\n"
-			"drop 1 everestg1\n"
+	expect_plan(fx, "drop 1 everestg1\n"
+			"unplug 1 everestg1 ua-esfm-fpga0-1\n"
 			"numvfs 0\n");
 }
 
@@ -300,13 +302,15 @@ static void test_reconf_shrink_unplug(void **state)
 	hold(fx, 1, "everestg1", true, true, true, false);
 	hold(fx, 2, "everestg2", false, false, true, false);
 	hold(fx, 3, "everestg3", true, true, true, false);
-	expect_plan(fx, "unplug 0 everestg0 ua-esfm-fpga0-0\n"
+	expect_plan(fx, "drop 2 everestg2\n"
+			"drop 3 everestg3\n"
+			"unplug 0 everestg0 ua-esfm-fpga0-0\n"
 			"unplug 1 everestg1 ua-esfm-fpga0-1\n"
 			"unplug 3 everestg3 ua-esfm-fpga0-3\n"
-			"drop 2 everestg2\n"
-			"drop 3 everestg3\n"
-			"numvfs 0\nnumvfs 2\n"
-			"bind 0\nbind 1\n"
+			"numvfs 0\n"
+			"numvfs 2\n"
+			"bind 0\n"
+			"bind 1\n"
 			"reattach 0 everestg0 ua-esfm-fpga0-0 L\n"
 			"reattach 1 everestg1 ua-esfm-fpga0-1 L\n");
 	expect_counters(fx, 0, 3, 0);
@@ -321,9 +325,9 @@ static void test_reconf_to_zero(void **state)
 	fx->in.attach_new = true;
 	hold(fx, 0, "everestg0", true, true, true, false);
 	hold(fx, 2, "everestg2", false, false, true, false);
-	expect_plan(fx, "unplug 0 everestg0 ua-esfm-fpga0-0\n"
-			"drop 0 everestg0\n"
+	expect_plan(fx, "drop 0 everestg0\n"
 			"drop 2 everestg2\n"
+			"unplug 0 everestg0 ua-esfm-fpga0-0\n"
 			"numvfs 0\n");
 	expect_counters(fx, 0, 1, 0);
 }
@@ -397,11 +401,13 @@ static void test_reconf_pause_shrink(void **state)
 	fx->in.pause = fx->in.attach_new = true;
 	hold(fx, 0, "everestg0", true, true, true, true);
 	hold(fx, 1, "everestg1", true, true, true, true);
-	expect_plan(fx, "pause 0 everestg0 ua-esfm-fpga0-0\n"
+	expect_plan(fx, "drop 1 everestg1\n"
+			"pause 0 everestg0 ua-esfm-fpga0-0\n"
 			"pause 1 everestg1 ua-esfm-fpga0-1\n"
-			"drop 1 everestg1\n"
-			"unbind 0\nunbind 1\n"
-			"numvfs 0\nnumvfs 1\n"
+			"unbind 0\n"
+			"unbind 1\n"
+			"numvfs 0\n"
+			"numvfs 1\n"
 			"bind 0\n"
 			"resume 0 everestg0 ua-esfm-fpga0-0\n"
 			"detach-paused 1 everestg1 ua-esfm-fpga0-1\n");
@@ -417,10 +423,11 @@ static void test_reconf_pause_to_zero(void **state)
 	fx->in.pause = fx->in.attach_new = true;
 	hold(fx, 0, "everestg0", true, true, true, true);
 	hold(fx, 1, "everestg1", true, true, false, true);
-	expect_plan(fx, "pause 0 everestg0 ua-esfm-fpga0-0\n"
+	expect_plan(fx, "drop 0 everestg0\n"
+			"pause 0 everestg0 ua-esfm-fpga0-0\n"
 			"pause 1 everestg1 ua-esfm-fpga0-1\n"
-			"drop 0 everestg0\n"
-			"unbind 0\nunbind 1\n"
+			"unbind 0\n"
+			"unbind 1\n"
 			"numvfs 0\n"
 			"detach-paused 0 everestg0 ua-esfm-fpga0-0\n"
 			"detach-paused 1 everestg1 ua-esfm-fpga0-1\n");
@@ -452,13 +459,15 @@ static void test_reconf_pause_mixed(void **state)
 	hold(fx, 0, "everestg0", true, true, true, true);  /* device_pause */
 	hold(fx, 1, "everestg1", true, true, true, false); /* stock QEMU */
 	hold(fx, 2, "everestg2", true, true, true, false); /* stock QEMU, VF goes away */
-	expect_plan(fx, "pause 0 everestg0 ua-esfm-fpga0-0\n"
+	expect_plan(fx, "drop 2 everestg2\n"
+			"pause 0 everestg0 ua-esfm-fpga0-0\n"
 			"unplug 1 everestg1 ua-esfm-fpga0-1\n"
 			"unplug 2 everestg2 ua-esfm-fpga0-2\n"
-			"drop 2 everestg2\n"
 			"unbind 0\n"
-			"numvfs 0\nnumvfs 2\n"
-			"bind 0\nbind 1\n"
+			"numvfs 0\n"
+			"numvfs 2\n"
+			"bind 0\n"
+			"bind 1\n"
 			"resume 0 everestg0 ua-esfm-fpga0-0\n"
 			"reattach 1 everestg1 ua-esfm-fpga0-1 L\n");
 	expect_counters(fx, 1, 2, 2);
@@ -520,14 +529,19 @@ static void test_several_vfs_per_vm(void **state)
 	hold(fx, 1, "big", true, true, true, true);
 	hold(fx, 2, "small", true, true, true, false);
 	hold(fx, 3, "big", true, true, true, true);
-	expect_plan(fx, "pause 0 big ua-esfm-fpga0-0\n"
+	expect_plan(fx, "drop 3 big\n"
+			"pause 0 big ua-esfm-fpga0-0\n"
 			"pause 1 big ua-esfm-fpga0-1\n"
 			"unplug 2 small ua-esfm-fpga0-2\n"
 			"pause 3 big ua-esfm-fpga0-3\n"
-			"drop 3 big\n"
-			"unbind 0\nunbind 1\nunbind 3\n"
-			"numvfs 0\nnumvfs 3\n"
-			"bind 0\nbind 1\nbind 2\n"
+			"unbind 0\n"
+			"unbind 1\n"
+			"unbind 3\n"
+			"numvfs 0\n"
+			"numvfs 3\n"
+			"bind 0\n"
+			"bind 1\n"
+			"bind 2\n"
 			"resume 0 big ua-esfm-fpga0-0\n"
 			"resume 1 big ua-esfm-fpga0-1\n"
 			"detach-paused 3 big ua-esfm-fpga0-3\n"

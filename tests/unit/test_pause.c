@@ -237,7 +237,10 @@ static void driver_of(const char *bdf, char *buf, size_t len)
 	}
 	target[n] = '\0';
 	slash = strrchr(target, '/');
-	snprintf(buf, len, "%s", slash ? slash + 1 : target);
+	slash = slash ? slash + 1 : target;
+	if (strlen(slash) >= len)
+		fail_msg("driver name '%s' longer than %zu", slash, len);
+	memcpy(buf, slash, strlen(slash) + 1);
 }
 
 static void expect_driver(const char *bdf, const char *want)

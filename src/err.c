@@ -5,17 +5,24 @@
 #include <stdio.h>
 #include <string.h>
 
-int esfm_err_set(struct esfm_err *err, enum esfm_err_class cls, int errnum, const char *fmt, ...)
+static int verr_set(struct esfm_err *err, enum esfm_err_class cls, int errnum, const char *fmt,
+		    va_list ap)
 {
-	va_list ap;
-
 	if (!err)
 		return -1;
 	err->cls = cls;
 	err->errnum = errnum;
 	err->hint[0] = '\0';
-	va_start(ap, fmt);
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	return -1;
+}
+
+int esfm_err_set(struct esfm_err *err, enum esfm_err_class cls, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verr_set(err, cls, errnum, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -24,13 +31,8 @@ int esfm_err_sys(struct esfm_err *err, int errnum, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!err)
-		return -1;
-	err->cls = ESFM_ERR_FAILED;
-	err->errnum = errnum;
-	err->hint[0] = '\0';
 	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	verr_set(err, ESFM_ERR_FAILED, errnum, fmt, ap);
 	va_end(ap);
 	return -1;
 }

@@ -87,11 +87,6 @@ int esfm_flash_argv(const char *tmpl, const char *bitstream, const char *pf, con
 	return 0;
 }
 
-static void report(const struct esfm_ui *ui, const char *what, long long t0, bool ok)
-{
-	if (ui && ui->step)
-		ui->step(ui->data, what, (long)(esfm_now_ms() - t0), ok);
-}
 
 static int flash_steps(struct esfm_ctx *ctx, const struct esfm_pool *pool, char **argv,
 		       const struct esfm_ui *ui, struct esfm_err *err)
@@ -106,29 +101,29 @@ static int flash_steps(struct esfm_ctx *ctx, const struct esfm_pool *pool, char 
 	t0 = esfm_now_ms();
 	snprintf(what, sizeof(what), "remove PF %s from the bus", a);
 	if (esfm_pci_remove(ctx->sysfs, &pool->pf, err) < 0) {
-		report(ui, what, t0, false);
+		esfm_ui_report(ui, what, t0, false);
 		return -1;
 	}
-	report(ui, what, t0, true);
+	esfm_ui_report(ui, what, t0, true);
 	t0 = esfm_now_ms();
 	snprintf(what, sizeof(what), "program %s", argv[0]);
 	esfm_info("PF %s: running %s", a, argv[0]);
 	if (esfm_run(argv, FLASH_TIMEOUT_MS, err) < 0) {
-		report(ui, what, t0, false);
+		esfm_ui_report(ui, what, t0, false);
 		/* Bring the PF back even when programming failed. */
 		esfm_pci_rescan(ctx->sysfs, NULL);
 		return esfm_err_prefix(err, "PF %s: programming failed", a);
 	}
-	report(ui, what, t0, true);
+	esfm_ui_report(ui, what, t0, true);
 	t0 = esfm_now_ms();
 	snprintf(what, sizeof(what), "rescan the PCI bus and wait for PF %s", a);
 	if (esfm_pci_rescan(ctx->sysfs, err) < 0 ||
 	    esfm_pci_wait_device(ctx->sysfs, &pool->pf, ctx->conf.vf_timeout_ms, err) < 0 ||
 	    esfm_pci_read_ids(ctx->sysfs, &pool->pf, &nv, &nd, err) < 0) {
-		report(ui, what, t0, false);
+		esfm_ui_report(ui, what, t0, false);
 		return esfm_err_hint(err, "check the programmer's output and the kernel log; the PF must reappear after a rescan");
 	}
-	report(ui, what, t0, true);
+	esfm_ui_report(ui, what, t0, true);
 	if (nv != vendor || nd != device) {
 		esfm_err_set(err, ESFM_ERR_FAILED, 0, "PF %s came back as %04x:%04x, expected %04x:%04x", a,
 			     nv, nd, vendor, device);

@@ -29,6 +29,9 @@ struct esfm_ui {
 	void *data;
 };
 
+/* Report a finished step that started at @t0 (esfm_now_ms). NULL-safe. */
+void esfm_ui_report(const struct esfm_ui *ui, const char *what, long long t0, bool ok);
+
 struct esfm_op_opts {
 	bool yes;          /* -y: no questions, go on despite missing VMs */
 	bool pause;        /* -p: device_pause instead of hot-unplug */

@@ -36,11 +36,6 @@ struct change {
 	bool had_qmax;
 };
 
-static void report(const struct esfm_ui *ui, const char *what, long long t0, bool ok)
-{
-	if (ui && ui->step)
-		ui->step(ui->data, what, (long)(esfm_now_ms() - t0), ok);
-}
 
 static void warn(const struct esfm_ui *ui, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(const struct esfm_ui *ui, const char *fmt, ...)
@@ -224,10 +219,10 @@ static int prepare_pf(struct change *c, struct esfm_err *err)
 	t0 = esfm_now_ms();
 	snprintf(what, sizeof(what), "set QDMA qmax to %u", qmax);
 	if (esfm_pci_qmax_set(c->ctx->sysfs, &c->pool.pf, qmax, err) < 0) {
-		report(c->ui, what, t0, false);
+		esfm_ui_report(c->ui, what, t0, false);
 		return -1;
 	}
-	report(c->ui, what, t0, true);
+	esfm_ui_report(c->ui, what, t0, true);
 	return 0;
 }
 
@@ -336,11 +331,11 @@ static int run_plan(struct change *c, struct esfm_err *err)
 
 		esfm_step_describe(s, what, sizeof(what));
 		if (do_step(c, s, err) < 0) {
-			report(c->ui, what, t0, false);
+			esfm_ui_report(c->ui, what, t0, false);
 			resume_after_failure(c);
 			return esfm_err_prefix(err, "%s", what);
 		}
-		report(c->ui, what, t0, true);
+		esfm_ui_report(c->ui, what, t0, true);
 		c->ndone = i + 1;
 	}
 	if (!c->prepared_pf && (c->opts->bitstream[0] || (c->n && (c->init || c->opts->qmax_set))))

@@ -12,11 +12,6 @@
 #include "util.h"
 #include "virt.h"
 
-static void report(const struct esfm_ui *ui, const char *what, long long t0, bool ok)
-{
-	if (ui && ui->step)
-		ui->step(ui->data, what, (long)(esfm_now_ms() - t0), ok);
-}
 
 struct one {
 	struct esfm_ctx *ctx;
@@ -89,21 +84,21 @@ static int attach_locked(struct one *o, const char *vm, struct esfm_err *err)
 	t0 = esfm_now_ms();
 	snprintf(what, sizeof(what), "bind VF %u to %s", o->idx, o->pool.driver);
 	if (esfm_pci_bind_driver(o->ctx->sysfs, &vf->addr, o->pool.driver, err) < 0) {
-		report(o->ui, what, t0, false);
+		esfm_ui_report(o->ui, what, t0, false);
 		goto out;
 	}
-	report(o->ui, what, t0, true);
+	esfm_ui_report(o->ui, what, t0, true);
 	t0 = esfm_now_ms();
 	snprintf(what, sizeof(what), "attach VF %u to '%s' (%s)", o->idx, vm,
 		 running ? "live and persistent" : "persistent");
 	if (esfm_hostdev_alias(o->pool.name, o->idx, alias, sizeof(alias), err) < 0 ||
 	    esfm_hostdev_xml(o->ctx->conf.template_dir, &vf->addr, alias, &xml, err) < 0 ||
 	    esfm_virt_attach(dom, xml, (running ? ESFM_VIRT_LIVE : 0) | ESFM_VIRT_CONFIG, err) < 0) {
-		report(o->ui, what, t0, false);
+		esfm_ui_report(o->ui, what, t0, false);
 		esfm_err_prefix(err, "VF %u -> '%s'", o->idx, vm);
 		goto out;
 	}
-	report(o->ui, what, t0, true);
+	esfm_ui_report(o->ui, what, t0, true);
 	esfm_state_set_owner(&o->st.vfs[o->idx], ESFM_VF_ATTACHED, ESFM_ORIGIN_CLI, uuid, vm, alias);
 	esfm_info("pool '%s': VF %u (%s) attached to '%s' (%s) by the operator", o->pool.name,
 		  o->idx, esfm_pci_addr_str(&vf->addr, a), vm, uuid);
@@ -162,10 +157,10 @@ static int detach_locked(struct one *o, struct esfm_err *err)
 			 vf->alias);
 		if (esfm_virt_detach_alias(dom, vf->alias, ESFM_VIRT_LIVE, o->opts->detach_timeout_ms,
 					   err) < 0) {
-			report(o->ui, what, t0, false);
+			esfm_ui_report(o->ui, what, t0, false);
 			goto out;
 		}
-		report(o->ui, what, t0, true);
+		esfm_ui_report(o->ui, what, t0, true);
 	}
 	if (vf->config) {
 		t0 = esfm_now_ms();
@@ -174,10 +169,10 @@ static int detach_locked(struct one *o, struct esfm_err *err)
 		if (esfm_hostdev_alias(o->pool.name, o->idx, alias, sizeof(alias), err) < 0 ||
 		    esfm_hostdev_xml(o->ctx->conf.template_dir, &vf->addr, alias, &xml, err) < 0 ||
 		    esfm_virt_detach_xml(dom, xml, ESFM_VIRT_CONFIG, err) < 0) {
-			report(o->ui, what, t0, false);
+			esfm_ui_report(o->ui, what, t0, false);
 			goto out;
 		}
-		report(o->ui, what, t0, true);
+		esfm_ui_report(o->ui, what, t0, true);
 	}
 	esfm_info("pool '%s': VF %u (%s) detached from '%s' by the operator", o->pool.name, o->idx,
 		  esfm_pci_addr_str(&vf->addr, a), vf->vm);

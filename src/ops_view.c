@@ -13,6 +13,12 @@
 #include "util.h"
 #include "virt.h"
 
+void esfm_ui_report(const struct esfm_ui *ui, const char *what, long long t0, bool ok)
+{
+	if (ui && ui->step)
+		ui->step(ui->data, what, (long)(esfm_now_ms() - t0), ok);
+}
+
 void esfm_pf_view_free(struct esfm_pf_view *v)
 {
 	free(v->vfs);

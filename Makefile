@@ -123,8 +123,10 @@ $(SIM): $(SIM_SRCS) $(wildcard tests/sim/*.h)
 
 tests: all $(UNIT_BINS) $(TOOL_BINS) $(if $(SIM_SRCS),$(SIM))
 
+# The sanitized build runs every test; the release build is what valgrind checks.
 check:
 	$(MAKE) SANITIZE=1 tests
+	$(MAKE) tests
 	tests/run-tests.sh build/check
 
 e2e:

@@ -11,7 +11,8 @@
 # and go (the kernel itself acknowledges hot-unplug requests). The serial console goes to
 # /var/log/libvirt/qemu/<name>-serial.log (l2_serial_log).
 #
-#   l2_virt_type                  kvm if libvirt can use /dev/kvm in L1, else qemu (TCG)
+#   l2_virt_type                  $ESFM_E2E_L2_TYPE if set, else kvm if libvirt can use /dev/kvm in
+#                                 L1, else qemu (TCG)
 #   l2_initramfs                  builds (once per scenario) and prints the initramfs path
 #   l2_domain_xml NAME [opts]     prints the domain XML; opts:
 #       --linux                   boot the L2 Linux (default: no OS, sits in SeaBIOS)
@@ -19,11 +20,22 @@
 #       --ports N                 spare pcie-root-ports (default 4)
 #       --memory MIB              default 256
 #       --native-hotplug          ACPI hot-plug off: native PCIe hot-plug (detach works without OS)
+#   l2_start_linux NAME [SECS] [TRIES]  starts a defined --linux domain and waits for ESFM-L2-READY;
+#                                 an L2 that does not get there in SECS (default 60 with kvm, 240
+#                                 with TCG) is destroyed and started again, up to TRIES (3) times:
+#                                 nested KVM on TCG's emulated SVM sometimes leaves an L2 hanging at
+#                                 boot (about 1 boot in 10). Sets L2_ATTEMPTS; the serial log of
+#                                 every stuck boot is kept in $E2E_ARTIFACTS. Prints virsh's error
+#                                 and returns 1 if virsh start itself fails, 2 if no boot got there.
 #   l2_serial_log NAME            path of the serial log
 #   l2_wait_serial NAME REGEX SECONDS   waits until the serial log matches (grep -E)
 
 l2_virt_type() {
 	local cache=$E2E_WORK/.l2-virt-type
+	if [ -n "${ESFM_E2E_L2_TYPE:-}" ]; then
+		echo "$ESFM_E2E_L2_TYPE"
+		return
+	fi
 	if [ ! -s "$cache" ]; then
 		if [ -c /dev/kvm ] && virsh_ domcapabilities --virttype kvm --arch x86_64 --machine q35 \
 			>/dev/null 2>&1; then
@@ -137,6 +149,23 @@ l2_domain_xml() {
 		echo "  </qemu:commandline>"
 	fi
 	echo "</domain>"
+}
+
+l2_start_linux() {
+	local name=$1 secs=${2:-} tries=${3:-3} log out
+	[ -n "$secs" ] || { [ "$(l2_virt_type)" = kvm ] && secs=60 || secs=240; }
+	log=$(l2_serial_log "$name")
+	L2_ATTEMPTS=0
+	while [ "$L2_ATTEMPTS" -lt "$tries" ]; do
+		L2_ATTEMPTS=$((L2_ATTEMPTS + 1))
+		rm -f "$log"
+		out=$(virsh_ start "$name" 2>&1) || { printf '%s\n' "$out"; return 1; }
+		l2_wait_serial "$name" '^ESFM-L2-READY' "$secs" && return 0
+		cp "$log" "$E2E_ARTIFACTS/$name-stuck-boot-$L2_ATTEMPTS.log" 2>/dev/null
+		echo "l2_start_linux: $name: no ESFM-L2-READY within $secs s (attempt $L2_ATTEMPTS/$tries)"
+		virsh_ destroy "$name" >/dev/null 2>&1
+	done
+	return 2
 }
 
 l2_wait_serial() {

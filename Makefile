@@ -69,7 +69,7 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILDDIR)/%)
 SIM_SRCS  := $(wildcard tests/sim/*.c)
 SIM       := $(BUILDDIR)/tests/sim/esfm-sysfs-sim
 
-.PHONY: all tests check e2e bench demo install uninstall clean format
+.PHONY: all tools tests check e2e bench demo install uninstall clean format
 
 all: $(ESFM) $(HOOK) $(HANDLER) $(WORKER)
 
@@ -122,6 +122,9 @@ $(SIM): $(SIM_SRCS) $(wildcard tests/sim/*.h)
 		$(shell pkg-config --libs fuse3) -lpthread $(ALL_LDFLAGS)
 
 tests: all $(UNIT_BINS) $(TOOL_BINS) $(if $(SIM_SRCS),$(SIM))
+
+# What the nested test bed needs: the programs and the test tools, no unit tests.
+tools: all $(TOOL_BINS)
 
 # The sanitized build runs every test; the release build is what valgrind checks.
 check:

@@ -113,8 +113,8 @@ say "L1 image $image_note ($image_secs s)"
 
 # Nested KVM in L1 runs on TCG's emulation of AMD SVM. With its nested paging and virtual GIF, about
 # one L2 boot in ten hung and L1 itself sometimes crashed ("BUG: TASK stack guard page was hit" in
-# the "CPU 0/KVM" thread, then a panic); with both off (shadow paging in L1's KVM) 19 of 19 L2
-# boots went through, about 5 s slower each (17-24 s instead of 12-15 s).
+# the "CPU 0/KVM" thread, then a panic); with both off (shadow paging in L1's KVM) 45 of 45 L2
+# boots went through (15-24 s each instead of 12-15 s).
 l1_kvm_args="kvm_amd.npt=0 kvm_amd.vgif=0"
 
 # --- one L1 run: boot, relay progress, watch (sets run, res, why, boot_secs, l1_secs) ---

@@ -1,0 +1,147 @@
+#!/bin/bash
+# shellcheck disable=SC2154 # t_run sets <prefix>_out, _err, _rc
+# The esfm command line on a real host: `init 2` attaches VF0/VF1 to running everestg0/everestg1
+# (live XML and inside the L2 Linux); `reconf 3` gives everestg2 a VF and keeps the others
+# attached; list_vfs / list_vf_vm; `reconf 2 -p` on this stock QEMU warns and falls back to
+# hot-unplug; detach / attach; `reconf 1` leaves only everestg0 with a VF; a VM that got its VF
+# from the hook keeps it across a reconf, with its state and live metadata still true.
+. "$(dirname "$0")/../lib/common.sh"
+. "$E2E_LIB/l2.sh"
+
+pf=$(e2e_find_pf) || t_bail "an SR-IOV 1b36:0010 PF is present" "$(lspci -nn 2>&1)"
+esfm=/usr/local/bin/esfm
+hooklog=/var/log/esfm-hook.log
+doms=(everestg0 everestg1 everestg2 e2e20-h)
+cleanup() {
+	local d
+	for d in "${doms[@]}"; do
+		e2e_destroy_domain "$d"
+		cp "$(l2_serial_log "$d")" "$E2E_ARTIFACTS/" 2>/dev/null
+	done
+	cp "$hooklog" /run/esfm/*.state "$E2E_ARTIFACTS/" 2>/dev/null
+	rm -f /etc/esfm/pools.d/nvme0.xml
+	rm -rf /run/esfm
+	e2e_reset_pf "$pf"
+}
+trap cleanup EXIT
+e2e_reset_pf "$pf"
+rm -rf /run/esfm
+"$E2E_SRC/install.sh" --builddir "$E2E_BUILD" --prefix /usr/local >"$E2E_ARTIFACTS/install.log" 2>&1 ||
+	t_bail "esfm installed" "$(cat "$E2E_ARTIFACTS/install.log")"
+printf 'log_file = %s\nlog_level = info\n' "$hooklog" >/etc/esfm/esfm.conf
+: >"$hooklog"
+cat >/etc/esfm/pools.d/nvme0.xml <<EOF
+<pool type='sriov'>
+  <name>nvme0</name>
+  <source><pf address='$pf'/></source>
+  <vfs count='4' driver='vfio-pci'/>
+</pool>
+EOF
+
+has_alias() { virsh_ dumpxml "$1" 2>/dev/null | grep -q "<alias name='$2'/>"; }
+no_alias() { ! has_alias "$@"; }
+esfm_() { # label expected-rc args...: runs esfm, records output as artifact
+	local label=$1 want=$2
+	shift 2
+	t_run E timeout 300 $esfm "$@"
+	printf '$ esfm %s\n%s\n%s\n' "$*" "$E_out" "$E_err" >>"$E2E_ARTIFACTS/esfm.log"
+	t_is "$label (exit $want)" "$E_rc" "$want"
+	[ "$E_rc" = "$want" ] || t_diag "$E_out" "$E_err"
+}
+
+for i in 0 1 2; do
+	l2_domain_xml "everestg$i" --linux >"$E2E_WORK/everestg$i.xml"
+	virsh_ define "$E2E_WORK/everestg$i.xml" >/dev/null
+	(l2_start_linux "everestg$i" >"$E2E_WORK/start$i.out" 2>&1; echo $? >"$E2E_WORK/start$i.rc") &
+done
+wait
+for i in 0 1 2; do
+	[ "$(cat "$E2E_WORK/start$i.rc")" = 0 ] || t_bail "L2 Linux in everestg$i booted" "$(cat "$E2E_WORK/start$i.out")"
+done
+t_pass "three L2 Linux guests everestg0..2 are up"
+
+# --- init 2 ---
+esfm_ "init 2" 0 "$pf" init 2 -y
+t_like "init prints one line per step with its time" "$E_out" "ok +[0-9]+ ms  attach VF 1 to 'everestg1' \(live and persistent\)"
+for i in 0 1; do
+	t_ok "everestg$i has VF $i live (ua-esfm-nvme0-$i)" has_alias "everestg$i" "ua-esfm-nvme0-$i"
+	t_like "... and in its persistent config" "$(virsh_ dumpxml --inactive "everestg$i")" \
+		"<alias name='ua-esfm-nvme0-$i'/>"
+	if l2_wait_serial "everestg$i" '^ESFM-L2-PCI-ADD [0-9a-f:.]+ 1b36 0010' 60; then
+		t_pass "the L2 Linux in everestg$i sees its VF"
+	else
+		t_fail "the L2 Linux in everestg$i sees its VF" "$(tail -n 8 "$(l2_serial_log "everestg$i")")"
+	fi
+done
+t_ok "everestg2 has no VF yet" no_alias everestg2 ua-esfm-nvme0-2
+
+# --- reconf 3: everestg2 gets VF 2, the others are unplugged and re-attached ---
+esfm_ "reconf 3" 0 "$pf" reconf 3 -y
+t_like "reconf hot-unplugs VF 0 from everestg0" "$E_out" "hot-unplug VF 0 from 'everestg0'"
+t_like "... re-attaches it" "$E_out" "re-attach VF 0 to 'everestg0' \(live\)"
+for i in 0 1 2; do
+	t_ok "everestg$i has VF $i after reconf 3" has_alias "everestg$i" "ua-esfm-nvme0-$i"
+done
+if l2_wait_serial everestg2 '^ESFM-L2-PCI-ADD [0-9a-f:.]+ 1b36 0010' 60; then
+	t_pass "the L2 Linux in everestg2 sees its new VF"
+else
+	t_fail "the L2 Linux in everestg2 sees its new VF" "$(tail -n 8 "$(l2_serial_log everestg2)")"
+fi
+
+# --- listings ---
+esfm_ "list_vfs" 0 "$pf" list_vfs
+t_like "list_vfs: VF 2 bound to vfio-pci, attached to everestg2" "$E_out" \
+	"^2 +[0-9a-f:.]+ +vfio-pci +attached +everestg2"
+t_is "list_vfs: three VF rows" "$(printf '%s\n' "$E_out" | grep -c '^[0-9]')" 3
+esfm_ "list_vf_vm" 0 "$pf" list_vf_vm
+t_like "list_vf_vm: VF 1 live and persistent in everestg1" "$E_out" \
+	"^1 +[0-9a-f:.]+ +everestg1 +yes +yes +ua-esfm-nvme0-1"
+
+# --- reconf 2 -p: stock QEMU has no device_pause ---
+esfm_ "reconf 2 -p" 0 "$pf" reconf 2 -p -y
+t_like "-p warns that QEMU has no device_pause and hot-unplugs instead" "$E_err" \
+	"warning: VM 'everestg0': QEMU has no device_pause; hot-unplugging VF 0 instead"
+t_ok "everestg0 has VF 0 after reconf 2 -p" has_alias everestg0 ua-esfm-nvme0-0
+t_ok "everestg1 has VF 1 after reconf 2 -p" has_alias everestg1 ua-esfm-nvme0-1
+t_ok "everestg2 lost VF 2 (live)" no_alias everestg2 ua-esfm-nvme0-2
+t_unlike "... and from its persistent config" "$(virsh_ dumpxml --inactive everestg2)" "ua-esfm-nvme0-2"
+
+# --- detach / attach ---
+esfm_ "detach 1" 0 "$pf" detach 1 -y
+t_ok "everestg1 no longer has VF 1" no_alias everestg1 ua-esfm-nvme0-1
+esfm_ "attach 1 everestg2" 0 "$pf" attach 1 everestg2
+t_ok "everestg2 has VF 1 now" has_alias everestg2 ua-esfm-nvme0-1
+esfm_ "attach 1 everestg0 (taken)" 3 "$pf" attach 1 everestg0
+t_like "... refused, naming the holder" "$E_err" "VF 1 \([0-9a-f:.]+\) is already attached to 'everestg2'"
+
+# --- reconf 1 ---
+esfm_ "reconf 1" 0 "$pf" reconf 1 -y
+t_ok "everestg0 keeps VF 0" has_alias everestg0 ua-esfm-nvme0-0
+t_ok "everestg2 lost VF 1" no_alias everestg2 ua-esfm-nvme0-1
+esfm_ "list_vf_vm after reconf 1" 0 "$pf" list_vf_vm
+t_is "only one VF is left" "$(printf '%s\n' "$E_out" | grep -c '^[0-9]')" 1
+
+# --- a VM that got its VF from the hook survives a reconf ---
+esfm_ "reconf 3 with VMs nosuch0.. (none exist)" 0 "$pf" reconf 3 -y -vm nosuch
+t_like "missing VMs are named" "$E_err" "VMs nosuch1, nosuch2 not found"
+l2_domain_xml e2e20-h --native-hotplug >"$E2E_WORK/e2e20-h.xml"
+virsh_ define "$E2E_WORK/e2e20-h.xml" >/dev/null
+virsh_ metadata e2e20-h --uri urn:esfm:vf:1 --key esfm --set '<vf pool="nvme0"/>' --config >/dev/null
+t_ok "virsh start e2e20-h (annotated)" virsh_ start e2e20-h
+if e2e_wait 60 has_alias e2e20-h ua-esfm-nvme0-1; then
+	t_pass "the hook gave e2e20-h VF 1 (the lowest free)"
+else
+	t_fail "the hook gave e2e20-h VF 1" "$(tail -n 10 "$hooklog")"
+fi
+esfm_ "reconf 3 (through 0) with the hook's VM running" 0 "$pf" reconf 3 -y -vm nosuch
+t_ok "e2e20-h has VF 1 again after the reconf" has_alias e2e20-h ua-esfm-nvme0-1
+t_ok "everestg0 has VF 0 again" has_alias everestg0 ua-esfm-nvme0-0
+t_like "state: VF 1 attached to e2e20-h by the hook" "$($esfm status)" \
+	"^1 +[0-9a-f:.]+ +vfio-pci +attached +hook +e2e20-h"
+t_like "live metadata still records VF 1" \
+	"$(virsh_ metadata e2e20-h --uri urn:esfm:vf:1 --live 2>&1)" "allocation [^>]*index=.1"
+t_ok "destroy e2e20-h" virsh_ destroy e2e20-h
+t_like "release freed VF 1" "$($esfm status)" "^1 +[0-9a-f:.]+ +vfio-pci +free"
+esfm_ "reconf 0" 0 "$pf" reconf 0 -y
+t_ok "everestg0 has no VF after reconf 0" no_alias everestg0 ua-esfm-nvme0-0
+t_done

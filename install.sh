@@ -366,7 +366,7 @@ check_built_paths() {
 	echo '<pool/>' >"$probe/conf/pools.d/probe.xml"
 	out=$(env -u ESFM_TEMPLATE_DIR ESFM_CONF_DIR="$probe/conf" ESFM_STATE_DIR="$probe/state" \
 		ESFM_SYSFS_ROOT="$probe" "$builddir/esfm" pool-check 2>&1 || true)
-	built=$(printf '%s\n' "$out" | sed -n 's|.*cannot load the pool schema \(/.*\)/pool\.rng.*|\1|p' | head -1)
+	built=$(printf '%s\n' "$out" | sed -n 's|.*cannot [a-z]* the pool schema \(/.*\)/pool\.rng.*|\1|p' | head -1)
 	if [ -n "$built" ] && [ "$built" != "$datadir" ]; then
 		warn "the binaries in $builddir were built for data in $built, not $datadir:" \
 			"rebuild with the same prefix (make clean && make PREFIX=$prefix) or set" \

@@ -102,7 +102,8 @@ static int run(enum hook_op op, const char *domname, const char *xml, size_t len
 		break;
 	case OP_STARTED:
 		if (esfm_self_dir(worker, sizeof(worker) - 20, &err) < 0 ||
-		    (strcat(worker, "/esfm-hook-worker"), esfm_hook_started(&ctx, dom, worker, &err)) < 0)
+		    (strcat(worker, "/esfm-hook-worker"),
+		     esfm_hook_started(&ctx, dom, worker, &err)) < 0)
 			r = finish(op, domname, &err);
 		break;
 	case OP_RELEASE:
@@ -140,7 +141,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 4) {
-		fprintf(stderr, "esfm-hook-handler: usage: esfm-hook-handler <domain> <op> <subop> <extra> < domain.xml\n");
+		fprintf(stderr, "esfm-hook-handler: usage: esfm-hook-handler <domain> <op> <subop> "
+				"<extra> < domain.xml\n");
 		return 2;
 	}
 	op = classify(argv[2], argv[3]);

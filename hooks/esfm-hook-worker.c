@@ -36,7 +36,8 @@ int main(int argc, char **argv)
 	}
 	if (esfm_ctx_init(&ctx, &err) < 0) {
 		esfm_logsink_syslog("esfm-hook", ESFM_LOG_INFO);
-		esfm_err_log("attach worker for %s: %s", uuid, esfm_err_format(&err, msg, sizeof(msg)));
+		esfm_err_log("attach worker for %s: %s", uuid,
+			     esfm_err_format(&err, msg, sizeof(msg)));
 		return 1;
 	}
 	if (ctx.conf.log_file[0])
@@ -46,7 +47,8 @@ int main(int argc, char **argv)
 	alarm((unsigned)((ctx.conf.attach_timeout_ms + 999) / 1000));
 	r = esfm_hook_worker_attach(&ctx, uuid, &err);
 	if (r < 0)
-		esfm_err_log("attach worker for %s: %s", uuid, esfm_err_format(&err, msg, sizeof(msg)));
+		esfm_err_log("attach worker for %s: %s", uuid,
+			     esfm_err_format(&err, msg, sizeof(msg)));
 	esfm_ctx_fini(&ctx);
 	return r < 0 ? 1 : 0;
 }

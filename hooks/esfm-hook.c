@@ -178,7 +178,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc < 4) {
-		fprintf(stderr, "esfm-hook: usage: esfm-hook <domain> <op> <subop> <extra> < domain.xml\n");
+		fprintf(stderr,
+			"esfm-hook: usage: esfm-hook <domain> <op> <subop> <extra> < domain.xml\n");
 		return 2;
 	}
 	len = slurp(&xml);

@@ -37,13 +37,15 @@ static int exhausted(const struct esfm_pool_state *st, size_t pool_count, unsign
 		pool_count = st->nvfs;
 	free_vfs = pool_count - used;
 	if (free_vfs == 0)
-		esfm_err_set(err, ESFM_ERR_BUSY, 0, "pool '%s' has no free VF (%zu of %zu in use: %s)",
-			     st->pool, used, pool_count, holders);
-	else
 		esfm_err_set(err, ESFM_ERR_BUSY, 0,
-			     "pool '%s' has only %zu free VF%s, %u requested (%zu of %zu in use: %s)",
-			     st->pool, free_vfs, free_vfs == 1 ? "" : "s", want, used, pool_count,
-			     holders);
+			     "pool '%s' has no free VF (%zu of %zu in use: %s)", st->pool, used,
+			     pool_count, holders);
+	else
+		esfm_err_set(
+			err, ESFM_ERR_BUSY, 0,
+			"pool '%s' has only %zu free VF%s, %u requested (%zu of %zu in use: %s)",
+			st->pool, free_vfs, free_vfs == 1 ? "" : "s", want, used, pool_count,
+			holders);
 	return esfm_err_hint(err, "stop one of them or grow the pool");
 }
 

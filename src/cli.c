@@ -14,6 +14,8 @@
 
 enum arg_kind { ARG_COUNT, ARG_INDEX, ARG_VM, ARG_POOL };
 
+/* One row per command and option reads better than one field per line. */
+/* clang-format off */
 static const struct command {
 	const char *name;
 	enum esfm_cmd cmd;
@@ -64,6 +66,7 @@ static const struct option {
 	{"-h", "--help", NULL, "Print this help and exit"},
 	{NULL, "--version", NULL, "Print the version and exit"},
 };
+/* clang-format on */
 
 static void print_wrapped(FILE *f, int col, const char *text)
 {
@@ -158,8 +161,9 @@ static int apply_option(const struct option *o, int argc, char *const argv[], in
 		if (take_value(argc, i, argv[*i], err) < 0)
 			return -1;
 		if (!esfm_name_valid(argv[*i]))
-			return usage_error(err, "invalid VM base name '%s' (letters, digits, '_', '.', '-')",
-					   argv[*i]);
+			return usage_error(
+				err, "invalid VM base name '%s' (letters, digits, '_', '.', '-')",
+				argv[*i]);
 		snprintf(cli->opts.vm_base, sizeof(cli->opts.vm_base), "%s", argv[*i]);
 	} else if (!strcmp(l, "--bitstream")) {
 		if (take_value(argc, i, argv[*i], err) < 0)
@@ -217,7 +221,8 @@ static int resolve_command(const char *w, bool has_pf, const struct command **ou
 		if (strcmp(commands[i].name, w))
 			continue;
 		if (commands[i].needs_pf && !has_pf) {
-			esfm_err_set(err, ESFM_ERR_USAGE, 0, "command '%s' needs a PF: esfm <pf_bdf> %s", w,
+			esfm_err_set(err, ESFM_ERR_USAGE, 0,
+				     "command '%s' needs a PF: esfm <pf_bdf> %s", w,
 				     commands[i].synopsis);
 			return esfm_err_hint(err, "Try 'esfm --help' for more information.");
 		}
@@ -263,10 +268,12 @@ int esfm_cli_parse(int argc, char *const argv[], struct esfm_cli *cli, struct es
 		 * anything else: the command has its arguments, or there is no command yet
 		 * and the word is neither a command nor a PCI address.
 		 */
-		if (bitstream_last && ((c && npos >= c->nargs) || (!c && !strchr(w, ':') && !is_command(w)))) {
+		if (bitstream_last &&
+		    ((c && npos >= c->nargs) || (!c && !strchr(w, ':') && !is_command(w)))) {
 			if (!esfm_name_valid(w) || strlen(w) >= sizeof(cli->opts.bitstream_kind))
 				return usage_error(err, "invalid bitstream kind '%s'", w);
-			snprintf(cli->opts.bitstream_kind, sizeof(cli->opts.bitstream_kind), "%s", w);
+			snprintf(cli->opts.bitstream_kind, sizeof(cli->opts.bitstream_kind), "%s",
+				 w);
 			bitstream_last = false;
 			continue;
 		}
@@ -274,7 +281,9 @@ int esfm_cli_parse(int argc, char *const argv[], struct esfm_cli *cli, struct es
 		if (!c && !cli->has_pf && strchr(w, ':')) {
 			if (esfm_pci_addr_parse(w, &cli->pf, err) < 0)
 				return esfm_err_set(err, ESFM_ERR_USAGE, 0,
-						    "invalid PCI address '%.64s' (use DDDD:BB:DD.F, e.g. 0000:83:00.0)", w);
+						    "invalid PCI address '%.64s' (use "
+						    "DDDD:BB:DD.F, e.g. 0000:83:00.0)",
+						    w);
 			cli->has_pf = true;
 			continue;
 		}
@@ -295,8 +304,8 @@ int esfm_cli_parse(int argc, char *const argv[], struct esfm_cli *cli, struct es
 		return usage_error(err, "missing command%s", "");
 	}
 	if (npos < c->nargs) {
-		esfm_err_set(err, ESFM_ERR_USAGE, 0, "missing argument: esfm %s%s", c->needs_pf ? "<pf_bdf> " : "",
-			     c->synopsis);
+		esfm_err_set(err, ESFM_ERR_USAGE, 0, "missing argument: esfm %s%s",
+			     c->needs_pf ? "<pf_bdf> " : "", c->synopsis);
 		return esfm_err_hint(err, "Try 'esfm --help' for more information.");
 	}
 	if (cli->json && c->cmd != ESFM_CMD_STATUS)

@@ -39,10 +39,10 @@ struct esfm_cli {
 	enum esfm_cmd cmd;
 	bool has_pf;
 	struct esfm_pci_addr pf;
-	unsigned count;                /* init, reconf */
-	unsigned index;                /* attach, detach */
-	char vm[ESFM_DOM_NAME_MAX];    /* attach */
-	char pool[ESFM_NAME_MAX];      /* pool-show */
+	unsigned count;		    /* init, reconf */
+	unsigned index;		    /* attach, detach */
+	char vm[ESFM_DOM_NAME_MAX]; /* attach */
+	char pool[ESFM_NAME_MAX];   /* pool-show */
 	bool json, quiet, verbose, driver_log;
 	struct esfm_op_opts opts;
 };

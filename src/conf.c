@@ -121,7 +121,8 @@ static int parse_file(struct esfm_conf *c, const char *path, struct esfm_err *er
 			continue;
 		eq = strchr(key, '=');
 		if (!eq) {
-			esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%d: expected 'key = value'", path, lineno);
+			esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%d: expected 'key = value'", path,
+				     lineno);
 			return -1;
 		}
 		*eq = '\0';
@@ -129,11 +130,12 @@ static int parse_file(struct esfm_conf *c, const char *path, struct esfm_err *er
 		key = trim(key);
 		r = apply(c, key, val);
 		if (r == -2)
-			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%d: unknown setting '%s'", path,
-					    lineno, key);
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%d: unknown setting '%s'",
+					    path, lineno, key);
 		if (r < 0)
-			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%d: invalid value for %s: '%.200s'",
-					    path, lineno, key, val);
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+					    "%s:%d: invalid value for %s: '%.200s'", path, lineno,
+					    key, val);
 	}
 	return 0;
 }
@@ -153,7 +155,8 @@ static int apply_env(struct esfm_conf *c, struct esfm_err *err)
 		const char *v = getenv(map[i].env);
 
 		if (v && *v && apply(c, map[i].key, v) < 0)
-			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "invalid %s='%s'", map[i].env, v);
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "invalid %s='%s'", map[i].env,
+					    v);
 	}
 	return 0;
 }

@@ -20,16 +20,16 @@
 
 struct esfm_conf {
 	char conf_dir[PATH_MAX];
-	char sysfs_root[PATH_MAX];     /* sysfs_root, default /sys */
-	char state_dir[PATH_MAX];      /* state_dir, default /run/esfm */
-	char libvirt_uri[256];         /* libvirt_uri, default qemu:///system */
-	char template_dir[PATH_MAX];   /* template_dir, default <datadir>/esfm */
-	int log_level;                 /* log_level, default info */
-	long lock_timeout_ms;          /* lock_timeout_ms: how long a hook waits for a pool lock */
-	long attach_timeout_ms;        /* attach_timeout_ms: bound on the hook's attach worker */
-	long vf_timeout_ms;            /* vf_timeout_ms: wait for a new VF or a rescanned PF */
+	char sysfs_root[PATH_MAX];   /* sysfs_root, default /sys */
+	char state_dir[PATH_MAX];    /* state_dir, default /run/esfm */
+	char libvirt_uri[256];	     /* libvirt_uri, default qemu:///system */
+	char template_dir[PATH_MAX]; /* template_dir, default <datadir>/esfm */
+	int log_level;		     /* log_level, default info */
+	long lock_timeout_ms;	     /* lock_timeout_ms: how long a hook waits for a pool lock */
+	long attach_timeout_ms;	     /* attach_timeout_ms: bound on the hook's attach worker */
+	long vf_timeout_ms;	     /* vf_timeout_ms: wait for a new VF or a rescanned PF */
 	char flash_command[ESFM_FLASH_CMD_MAX]; /* argv template, "" if unset */
-	char log_file[PATH_MAX];       /* log_file: append log lines here instead of syslog */
+	char log_file[PATH_MAX]; /* log_file: append log lines here instead of syslog */
 };
 
 /* Defaults, then esfm.conf from the configuration directory, then environment. */

@@ -31,13 +31,15 @@ static int add_request(struct esfm_domain *dom, const char *pool, const char *co
 	unsigned c = 1;
 
 	if (!esfm_name_valid(pool)) {
-		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "annotation names an invalid pool '%.80s'", pool);
-		return esfm_err_hint(err, "pool names use letters, digits, '_', '.', '-' (1 to 64)");
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "annotation names an invalid pool '%.80s'",
+			     pool);
+		return esfm_err_hint(err,
+				     "pool names use letters, digits, '_', '.', '-' (1 to 64)");
 	}
 	if (count && (!esfm_parse_uint(count, ESFM_MAX_VFS_PER_VM, false, &c) || c == 0))
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
-				    "annotation: invalid count '%.20s' for pool '%s' (1 to %d)", count,
-				    pool, ESFM_MAX_VFS_PER_VM);
+				    "annotation: invalid count '%.20s' for pool '%s' (1 to %d)",
+				    count, pool, ESFM_MAX_VFS_PER_VM);
 	for (size_t i = 0; i < dom->nreq; i++)
 		if (!strcmp(dom->req[i].pool, pool))
 			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
@@ -76,7 +78,8 @@ static int parse_annotation(xmlNodePtr elem, struct esfm_domain *dom, struct esf
 		children = true;
 		if (esfm_xml_prop(c, "name", pool, sizeof(pool)) < 0 ||
 		    (has_count = esfm_xml_prop(c, "count", count, sizeof(count))) < 0)
-			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "annotation: attribute too long");
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+					    "annotation: attribute too long");
 		if (add_request(dom, pool, has_count ? count : NULL, err) < 0)
 			return -1;
 	}
@@ -84,13 +87,15 @@ static int parse_annotation(xmlNodePtr elem, struct esfm_domain *dom, struct esf
 	    (has_count = esfm_xml_prop(elem, "count", count, sizeof(count))) < 0)
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "annotation: attribute too long");
 	if (pool[0] && children)
-		return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
-				    "annotation has both a pool attribute and <pool> children; use one form");
+		return esfm_err_set(
+			err, ESFM_ERR_CONFIG, 0,
+			"annotation has both a pool attribute and <pool> children; use one form");
 	if (pool[0])
 		return add_request(dom, pool, has_count ? count : NULL, err);
 	if (!children) {
 		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "annotation names no pool");
-		return esfm_err_hint(err, "write <vf pool='NAME'/> or <vf><pool name='NAME'/></vf>");
+		return esfm_err_hint(err,
+				     "write <vf pool='NAME'/> or <vf><pool name='NAME'/></vf>");
 	}
 	return 0;
 }
@@ -120,7 +125,8 @@ static int parse_hex(xmlNodePtr n, const char *attr, unsigned max, unsigned *out
 
 static void collect_hostdevs(xmlNodePtr devices, struct esfm_domain *dom)
 {
-	for (xmlNodePtr h = esfm_xml_child(devices, "hostdev"); h; h = esfm_xml_next(h, "hostdev")) {
+	for (xmlNodePtr h = esfm_xml_child(devices, "hostdev"); h;
+	     h = esfm_xml_next(h, "hostdev")) {
 		struct esfm_dom_hostdev *hd;
 		xmlNodePtr addr = esfm_xml_child(esfm_xml_child(h, "source"), "address");
 		unsigned d, b, s, f;
@@ -129,12 +135,14 @@ static void collect_hostdevs(xmlNodePtr devices, struct esfm_domain *dom)
 		esfm_xml_prop(h, "type", type, sizeof(type));
 		if (strcmp(type, "pci") || !addr || dom->nhostdev == ESFM_MAX_VFS_PER_VM)
 			continue;
-		if (parse_hex(addr, "domain", 0xffff, &d) < 0 || parse_hex(addr, "bus", 0xff, &b) < 0 ||
-		    parse_hex(addr, "slot", 0x1f, &s) < 0 || parse_hex(addr, "function", 7, &f) < 0)
+		if (parse_hex(addr, "domain", 0xffff, &d) < 0 ||
+		    parse_hex(addr, "bus", 0xff, &b) < 0 || parse_hex(addr, "slot", 0x1f, &s) < 0 ||
+		    parse_hex(addr, "function", 7, &f) < 0)
 			continue;
 		hd = &dom->hostdev[dom->nhostdev++];
 		hd->addr = (struct esfm_pci_addr){(uint16_t)d, (uint8_t)b, (uint8_t)s, (uint8_t)f};
-		if (esfm_xml_prop(esfm_xml_child(h, "alias"), "name", hd->alias, sizeof(hd->alias)) < 0)
+		if (esfm_xml_prop(esfm_xml_child(h, "alias"), "name", hd->alias,
+				  sizeof(hd->alias)) < 0)
 			hd->alias[0] = '\0';
 	}
 }
@@ -163,22 +171,26 @@ int esfm_domxml_parse(const char *xml, size_t len, struct esfm_domain *dom, stru
 		return -1;
 	root = xmlDocGetRootElement(doc);
 	if (!root || xmlStrcmp(root->name, BAD_CAST "domain"))
-		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "domain XML: root element is not <domain>");
-	if (text_of(esfm_xml_child(root, "name"), dom->name, sizeof(dom->name)) < 0 || !dom->name[0])
-		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "domain XML: missing or over-long <name>");
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+				    "domain XML: root element is not <domain>");
+	if (text_of(esfm_xml_child(root, "name"), dom->name, sizeof(dom->name)) < 0 ||
+	    !dom->name[0])
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+				    "domain XML: missing or over-long <name>");
 	if (text_of(esfm_xml_child(root, "uuid"), dom->uuid, sizeof(dom->uuid)) < 0 ||
 	    strlen(dom->uuid) != 36)
-		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "domain '%s': missing or invalid <uuid>",
-				    dom->name);
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+				    "domain '%s': missing or invalid <uuid>", dom->name);
 	collect_hostdevs(esfm_xml_child(root, "devices"), dom);
 	meta = esfm_xml_child(root, "metadata");
 	for (xmlNodePtr c = meta ? meta->children : NULL; c; c = c->next) {
 		if (!in_esfm_ns(c))
 			continue;
 		if (annot)
-			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
-					    "domain '%s': more than one esfm annotation in <metadata>",
-					    dom->name);
+			return esfm_err_set(
+				err, ESFM_ERR_CONFIG, 0,
+				"domain '%s': more than one esfm annotation in <metadata>",
+				dom->name);
 		annot = c;
 	}
 	if (!annot)
@@ -201,8 +213,8 @@ static int add_allocation(xmlNodePtr root, xmlNsPtr ns, const struct esfm_alloca
 }
 
 int esfm_domxml_annotation_xml(const struct esfm_domain *dom, const struct esfm_allocation *alloc,
-			       size_t nalloc, const char *error_pool, const char *error,
-			       char **out, struct esfm_err *err)
+			       size_t nalloc, const char *error_pool, const char *error, char **out,
+			       struct esfm_err *err)
 {
 	_cleanup_xmldoc_ xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
 	xmlNodePtr root;

@@ -22,7 +22,7 @@
 #include "pci.h"
 #include "pool.h"
 
-#define ESFM_ANNOT_NS        "urn:esfm:vf:1"
+#define ESFM_ANNOT_NS	     "urn:esfm:vf:1"
 #define ESFM_ANNOT_PREFIX    "esfm"
 #define ESFM_ANNOT_MAX_POOLS 8
 #define ESFM_MAX_VFS_PER_VM  64
@@ -89,7 +89,7 @@ struct esfm_allocation {
  * (caller frees).
  */
 int esfm_domxml_annotation_xml(const struct esfm_domain *dom, const struct esfm_allocation *alloc,
-			       size_t nalloc, const char *error_pool, const char *error,
-			       char **out, struct esfm_err *err);
+			       size_t nalloc, const char *error_pool, const char *error, char **out,
+			       struct esfm_err *err);
 
 #endif

@@ -17,9 +17,9 @@ enum esfm_err_class {
 	ESFM_ERR_NONE = 0,
 	ESFM_ERR_FAILED,   /* a system operation failed: exit 1 */
 	ESFM_ERR_NOTFOUND, /* a named device, pool or VM does not exist: exit 1 */
-	ESFM_ERR_USAGE,    /* bad command line: exit 2 */
+	ESFM_ERR_USAGE,	   /* bad command line: exit 2 */
 	ESFM_ERR_CONFIG,   /* bad configuration, pool file, annotation or input: exit 2 */
-	ESFM_ERR_BUSY,     /* exhausted pool, held lock, device busy: retry later, exit 3 */
+	ESFM_ERR_BUSY,	   /* exhausted pool, held lock, device busy: retry later, exit 3 */
 };
 
 #define ESFM_ERR_MSG_MAX  1024
@@ -44,7 +44,8 @@ int esfm_err_sys(struct esfm_err *err, int errnum, const char *fmt, ...)
 int esfm_err_hint(struct esfm_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prepend "<context>: " to the message. Returns -1 so callers can `return esfm_err_prefix(...)`. */
-int esfm_err_prefix(struct esfm_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int esfm_err_prefix(struct esfm_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 void esfm_err_clear(struct esfm_err *err);
 

@@ -85,7 +85,8 @@ static void print_pool_header(const struct esfm_pf_view *v)
 		return;
 	}
 	printf(" %04x:%04x %s  VFs %u/%u", v->info.vendor, v->info.device,
-	       v->info.driver[0] ? v->info.driver : "(no driver)", v->info.numvfs, v->info.totalvfs);
+	       v->info.driver[0] ? v->info.driver : "(no driver)", v->info.numvfs,
+	       v->info.totalvfs);
 	if (v->pool.count)
 		printf("  pool size %u", v->pool.count);
 	printf("  VF driver %s\n", v->pool.driver);
@@ -107,7 +108,8 @@ static int cmd_status(struct esfm_ctx *ctx, const struct esfm_cli *cli, struct e
 	if (esfm_op_status(ctx, false, &views, &n, err) < 0)
 		return -1;
 	if (!n)
-		printf("no pools (define one in %s/pools.d, see esfm-pool(5))\n", ctx->conf.conf_dir);
+		printf("no pools (define one in %s/pools.d, see esfm-pool(5))\n",
+		       ctx->conf.conf_dir);
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			printf("\n");
@@ -131,8 +133,9 @@ static int cmd_pool_list(struct esfm_ctx *ctx, struct esfm_err *err)
 	for (size_t i = 0; i < n; i++) {
 		char a[ESFM_PCI_ADDR_STRLEN];
 
-		printf("%-20s %-13s %-5u %-9s %s\n", pools[i].name, esfm_pci_addr_str(&pools[i].pf, a),
-		       pools[i].count, pools[i].driver, pools[i].path);
+		printf("%-20s %-13s %-5u %-9s %s\n", pools[i].name,
+		       esfm_pci_addr_str(&pools[i].pf, a), pools[i].count, pools[i].driver,
+		       pools[i].path);
 	}
 	return 0;
 }
@@ -180,8 +183,8 @@ static int cmd_list(struct esfm_ctx *ctx, const struct esfm_cli *cli, struct esf
 	if (!libvirt) {
 		print_vfs(&v, false);
 	} else {
-		printf("%-4s %-13s %-20s %-5s %-10s %s\n", "VF", "ADDRESS", "VM", "LIVE", "PERSISTENT",
-		       "ALIAS");
+		printf("%-4s %-13s %-20s %-5s %-10s %s\n", "VF", "ADDRESS", "VM", "LIVE",
+		       "PERSISTENT", "ALIAS");
 		for (size_t i = 0; i < v.nvfs; i++) {
 			const struct esfm_vf_view *vf = &v.vfs[i];
 			char a[ESFM_PCI_ADDR_STRLEN];
@@ -196,8 +199,7 @@ static int cmd_list(struct esfm_ctx *ctx, const struct esfm_cli *cli, struct esf
 	return 0;
 }
 
-static int cmd_print_kernel(struct esfm_ctx *ctx, const struct esfm_cli *cli,
-			    struct esfm_err *err)
+static int cmd_print_kernel(struct esfm_ctx *ctx, const struct esfm_cli *cli, struct esfm_err *err)
 {
 	struct esfm_pf_view v;
 	char a[ESFM_PCI_ADDR_STRLEN], when[64];
@@ -265,8 +267,9 @@ static int run_pf_command(struct esfm_ctx *ctx, struct esfm_cli *cli, struct esf
 	case ESFM_CMD_RECONF:
 		r = esfm_op_reconf(ctx, &cli->pf, cli->count, &cli->opts, &ui, err);
 		if (r == 0 && !cli->quiet)
-			printf("esfm: %s: reconf to %u VF%s done in %lld ms (%u steps)\n", a, cli->count,
-			       cli->count == 1 ? "" : "s", esfm_now_ms() - u.t0, u.steps);
+			printf("esfm: %s: reconf to %u VF%s done in %lld ms (%u steps)\n", a,
+			       cli->count, cli->count == 1 ? "" : "s", esfm_now_ms() - u.t0,
+			       u.steps);
 		break;
 	case ESFM_CMD_ATTACH:
 		r = esfm_op_attach(ctx, &cli->pf, cli->index, cli->vm, &cli->opts, &ui, err);
@@ -347,7 +350,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	esfm_logsink_stderr("esfm", cli.verbose ? ESFM_LOG_DEBUG
-					       : (cli.quiet ? ESFM_LOG_ERR : ESFM_LOG_WARNING));
+						: (cli.quiet ? ESFM_LOG_ERR : ESFM_LOG_WARNING));
 	if (cli.opts.bitstream[0] && cli.opts.bitstream[0] != '/') {
 		char *abs = realpath(cli.opts.bitstream, NULL);
 

@@ -70,7 +70,8 @@ int esfm_flash_argv(const char *tmpl, const char *bitstream, const char *pf, con
 	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
 		if (n == ESFM_FLASH_ARGV_MAX) {
 			esfm_flash_argv_free(v);
-			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "flash_command has more than %d words",
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+					    "flash_command has more than %d words",
 					    ESFM_FLASH_ARGV_MAX);
 		}
 		if (!(v[n++] = substitute(w, bitstream, pf, kind ? kind : ""))) {
@@ -80,13 +81,15 @@ int esfm_flash_argv(const char *tmpl, const char *bitstream, const char *pf, con
 	}
 	if (n == 0 || v[0][0] != '/') {
 		esfm_flash_argv_free(v);
-		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "flash_command must start with an absolute program path");
-		return esfm_err_hint(err, "e.g. flash_command = /opt/Xilinx/Vivado/bin/vivado -mode batch -source /etc/esfm/program.tcl -tclargs {bitstream} {pf}");
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+			     "flash_command must start with an absolute program path");
+		return esfm_err_hint(
+			err, "e.g. flash_command = /opt/Xilinx/Vivado/bin/vivado -mode batch "
+			     "-source /etc/esfm/program.tcl -tclargs {bitstream} {pf}");
 	}
 	*argv = v;
 	return 0;
 }
-
 
 static int flash_steps(struct esfm_ctx *ctx, const struct esfm_pool *pool, char **argv,
 		       const struct esfm_ui *ui, struct esfm_err *err)
@@ -121,12 +124,14 @@ static int flash_steps(struct esfm_ctx *ctx, const struct esfm_pool *pool, char 
 	    esfm_pci_wait_device(ctx->sysfs, &pool->pf, ctx->conf.vf_timeout_ms, err) < 0 ||
 	    esfm_pci_read_ids(ctx->sysfs, &pool->pf, &nv, &nd, err) < 0) {
 		esfm_ui_report(ui, what, t0, false);
-		return esfm_err_hint(err, "check the programmer's output and the kernel log; the PF must reappear after a rescan");
+		return esfm_err_hint(err, "check the programmer's output and the kernel log; the "
+					  "PF must reappear after a rescan");
 	}
 	esfm_ui_report(ui, what, t0, true);
 	if (nv != vendor || nd != device) {
-		esfm_err_set(err, ESFM_ERR_FAILED, 0, "PF %s came back as %04x:%04x, expected %04x:%04x", a,
-			     nv, nd, vendor, device);
+		esfm_err_set(err, ESFM_ERR_FAILED, 0,
+			     "PF %s came back as %04x:%04x, expected %04x:%04x", a, nv, nd, vendor,
+			     device);
 		return esfm_err_hint(err, "is the bitstream built for this card?");
 	}
 	return 0;
@@ -140,8 +145,10 @@ int esfm_flash_check(struct esfm_ctx *ctx, const struct esfm_pool *pool, const c
 
 	esfm_pci_addr_str(&pool->pf, a);
 	if (!ctx->conf.flash_command[0]) {
-		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "no flash_command set in %s/esfm.conf", ctx->conf.conf_dir);
-		return esfm_err_hint(err, "set flash_command to the programmer's command line, with {bitstream} and {pf} placeholders");
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "no flash_command set in %s/esfm.conf",
+			     ctx->conf.conf_dir);
+		return esfm_err_hint(err, "set flash_command to the programmer's command line, "
+					  "with {bitstream} and {pf} placeholders");
 	}
 	if (bitstream[0] != '/' || access(bitstream, R_OK) < 0) {
 		esfm_err_set(err, ESFM_ERR_NOTFOUND, bitstream[0] == '/' ? errno : 0,

@@ -30,7 +30,8 @@ int esfm_hook_prepare(struct esfm_ctx *ctx, const struct esfm_domain *dom, struc
 			size_t freed;
 
 			if (esfm_vfpool_release(ctx, dom->req[j].pool, dom->uuid, ESFM_ALL_SLOTS,
-						ESFM_ORIGIN_MASK(ESFM_ORIGIN_HOOK), &freed, &e2) < 0)
+						ESFM_ORIGIN_MASK(ESFM_ORIGIN_HOOK), &freed,
+						&e2) < 0)
 				log_failure("rollback", dom, &e2);
 		}
 		return -1;
@@ -54,7 +55,8 @@ int esfm_hook_started(struct esfm_ctx *ctx, const struct esfm_domain *dom, const
 		return 0;
 	}
 	if (esfm_spawn_detached(argv, err) < 0)
-		return esfm_err_prefix(err, "domain '%s': cannot start the attach worker", dom->name);
+		return esfm_err_prefix(err, "domain '%s': cannot start the attach worker",
+				       dom->name);
 	esfm_info("domain '%s' (%s): attach worker started", dom->name, dom->uuid);
 	return 0;
 }
@@ -78,8 +80,7 @@ int esfm_hook_release(struct esfm_ctx *ctx, const struct esfm_domain *dom, struc
 	return r;
 }
 
-int esfm_hook_reconnect(struct esfm_ctx *ctx, const struct esfm_domain *dom,
-			struct esfm_err *err)
+int esfm_hook_reconnect(struct esfm_ctx *ctx, const struct esfm_domain *dom, struct esfm_err *err)
 {
 	int r = 0;
 

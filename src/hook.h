@@ -32,7 +32,6 @@ int esfm_hook_started(struct esfm_ctx *ctx, const struct esfm_domain *dom, const
 int esfm_hook_release(struct esfm_ctx *ctx, const struct esfm_domain *dom, struct esfm_err *err);
 
 /* reconnect begin: adopt the esfm hostdevs in the live XML. Best effort like release. */
-int esfm_hook_reconnect(struct esfm_ctx *ctx, const struct esfm_domain *dom,
-			struct esfm_err *err);
+int esfm_hook_reconnect(struct esfm_ctx *ctx, const struct esfm_domain *dom, struct esfm_err *err);
 
 #endif

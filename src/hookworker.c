@@ -77,8 +77,8 @@ static void attach_pool(struct worker *w, const char *pool)
 		esfm_err_clear(&err);
 		if (esfm_vfpool_release(w->ctx, pool, w->info.uuid, (int)held[i].index,
 					ESFM_ORIGIN_MASK(ESFM_ORIGIN_HOOK), &freed, &err) < 0)
-			esfm_err_log("pool '%s': cannot free VF %u after the failed attach: %s", pool,
-				     held[i].index, esfm_err_format(&err, msg, sizeof(msg)));
+			esfm_err_log("pool '%s': cannot free VF %u after the failed attach: %s",
+				     pool, held[i].index, esfm_err_format(&err, msg, sizeof(msg)));
 	}
 }
 

@@ -95,12 +95,13 @@ int esfm_hostdev_xml(const char *template_dir, const struct esfm_pci_addr *vf, c
 	}
 	root = xmlDocGetRootElement(doc);
 	if (!root || xmlStrcmp(root->name, BAD_CAST "hostdev"))
-		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: root element is not <hostdev>", path);
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: root element is not <hostdev>",
+				    path);
 	src = esfm_xml_child(root, "source");
 	addr = src ? esfm_xml_child(src, "address") : NULL;
 	if (!addr)
-		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: no <source><address/> in <hostdev>",
-				    path);
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+				    "%s: no <source><address/> in <hostdev>", path);
 	al = esfm_xml_child(root, "alias");
 	if (!al)
 		al = xmlNewChild(root, NULL, BAD_CAST "alias", NULL);

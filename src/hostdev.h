@@ -13,7 +13,7 @@
 #include "pci.h"
 
 #define ESFM_ALIAS_PREFIX "ua-esfm-"
-#define ESFM_ALIAS_MAX    96
+#define ESFM_ALIAS_MAX	  96
 
 /*
  * "ua-esfm-<pool>-<index>" into @buf. libvirt allows only [A-Za-z0-9_-] in

@@ -40,7 +40,7 @@ int esfm_log_level_parse(const char *s)
 		const char *name;
 		int level;
 	} names[] = {
-		{"err", ESFM_LOG_ERR},   {"error", ESFM_LOG_ERR}, {"warning", ESFM_LOG_WARNING},
+		{"err", ESFM_LOG_ERR},	     {"error", ESFM_LOG_ERR}, {"warning", ESFM_LOG_WARNING},
 		{"notice", ESFM_LOG_NOTICE}, {"info", ESFM_LOG_INFO}, {"debug", ESFM_LOG_DEBUG},
 	};
 

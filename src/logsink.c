@@ -35,9 +35,11 @@ static void to_file(void *data, int level, const char *msg)
 	(void)data;
 	(void)level;
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", localtime_r(&now, &tm));
-	n = snprintf(line, sizeof(line), "%s %s[%ld]: %s\n", stamp, sink_ident, (long)getpid(), msg);
+	n = snprintf(line, sizeof(line), "%s %s[%ld]: %s\n", stamp, sink_ident, (long)getpid(),
+		     msg);
 	if (n > 0)
-		(void)!write(sink_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+		(void)!write(sink_fd, line,
+			     (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 void esfm_logsink_stderr(const char *prog, int max_level)

@@ -33,10 +33,10 @@ struct esfm_ui {
 void esfm_ui_report(const struct esfm_ui *ui, const char *what, long long t0, bool ok);
 
 struct esfm_op_opts {
-	bool yes;          /* -y: no questions, go on despite missing VMs */
-	bool pause;        /* -p: device_pause instead of hot-unplug */
-	bool qmax_set;     /* -qn given */
-	unsigned qmax;     /* default ESFM_DEFAULT_QMAX at init */
+	bool yes;      /* -y: no questions, go on despite missing VMs */
+	bool pause;    /* -p: device_pause instead of hot-unplug */
+	bool qmax_set; /* -qn given */
+	unsigned qmax; /* default ESFM_DEFAULT_QMAX at init */
 	char vm_base[ESFM_NAME_MAX];
 	char bitstream[4096]; /* -b file, "" if none */
 	char bitstream_kind[33];
@@ -94,11 +94,10 @@ int esfm_op_view(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, bool with
 		 struct esfm_pf_view *view, struct esfm_err *err);
 
 /* Every declared pool and every PF with a state file, as JSON (stable, see esfm-pool(5)). */
-int esfm_op_status_json(struct esfm_ctx *ctx, bool with_libvirt, char **out,
-			struct esfm_err *err);
+int esfm_op_status_json(struct esfm_ctx *ctx, bool with_libvirt, char **out, struct esfm_err *err);
 
 /* Views of every declared pool's PF and of PFs with a state file. */
-int esfm_op_status(struct esfm_ctx *ctx, bool with_libvirt, struct esfm_pf_view **views,
-		   size_t *n, struct esfm_err *err);
+int esfm_op_status(struct esfm_ctx *ctx, bool with_libvirt, struct esfm_pf_view **views, size_t *n,
+		   struct esfm_err *err);
 
 #endif

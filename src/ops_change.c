@@ -30,14 +30,14 @@ struct change {
 	size_t nholders;
 	struct esfm_plan_target *targets;
 	struct esfm_plan plan;
-	size_t ndone; /* steps carried out, in plan order */
+	size_t ndone;	  /* steps carried out, in plan order */
 	bool prepared_pf; /* flash and qmax done before creating VFs */
 	unsigned old_qmax;
 	bool had_qmax;
 };
 
-
-static void warn(const struct esfm_ui *ui, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(const struct esfm_ui *ui, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void warn(const struct esfm_ui *ui, const char *fmt, ...)
 {
 	char msg[1024];
@@ -72,8 +72,8 @@ static int lookup_targets(struct change *c, struct esfm_err *err)
 		if (esfm_virt_lookup(c->virt, t->vm, &dom, &e) < 0) {
 			nmissing++;
 			if (len < sizeof(missing) - 70)
-				len += (size_t)snprintf(missing + len, sizeof(missing) - len, "%s%s",
-							nmissing > 1 ? ", " : "", t->vm);
+				len += (size_t)snprintf(missing + len, sizeof(missing) - len,
+							"%s%s", nmissing > 1 ? ", " : "", t->vm);
 			continue;
 		}
 		t->exists = true;
@@ -83,14 +83,17 @@ static int lookup_targets(struct change *c, struct esfm_err *err)
 	if (!nmissing)
 		return 0;
 	if (!c->opts->yes) {
-		esfm_err_set(err, ESFM_ERR_NOTFOUND, 0, "VM%s %s not found", nmissing > 1 ? "s" : "",
-			     missing);
-		return esfm_err_hint(err, "define %s, use -vm to name another base, or rerun with -y to leave %s VF%s unattached",
+		esfm_err_set(err, ESFM_ERR_NOTFOUND, 0, "VM%s %s not found",
+			     nmissing > 1 ? "s" : "", missing);
+		return esfm_err_hint(err,
+				     "define %s, use -vm to name another base, or rerun with -y to "
+				     "leave %s VF%s unattached",
 				     nmissing > 1 ? "them" : "it", nmissing > 1 ? "those" : "that",
 				     nmissing > 1 ? "s" : "");
 	}
-	warn(c->ui, "VM%s %s not found; %s VF%s stay%s unattached", nmissing > 1 ? "s" : "", missing,
-	     nmissing > 1 ? "those" : "that", nmissing > 1 ? "s" : "", nmissing > 1 ? "" : "s");
+	warn(c->ui, "VM%s %s not found; %s VF%s stay%s unattached", nmissing > 1 ? "s" : "",
+	     missing, nmissing > 1 ? "those" : "that", nmissing > 1 ? "s" : "",
+	     nmissing > 1 ? "" : "s");
 	return 0;
 }
 
@@ -137,7 +140,8 @@ static void probe_pause(struct change *c)
 			virDomainFree(dom);
 		}
 		if (!h->can_pause)
-			warn(c->ui, "VM '%s': QEMU has no device_pause; hot-unplugging VF %zu instead",
+			warn(c->ui,
+			     "VM '%s': QEMU has no device_pause; hot-unplugging VF %zu instead",
 			     h->vm, i);
 	}
 }
@@ -206,8 +210,8 @@ static int prepare_pf(struct change *c, struct esfm_err *err)
 	if (c->prepared_pf)
 		return 0;
 	c->prepared_pf = true;
-	if (o->bitstream[0] && esfm_flash(c->ctx, &c->pool, o->bitstream, o->bitstream_kind,
-					  c->ui, &c->st, err) < 0)
+	if (o->bitstream[0] &&
+	    esfm_flash(c->ctx, &c->pool, o->bitstream, o->bitstream_kind, c->ui, &c->st, err) < 0)
 		return -1;
 	if (!c->view.info.has_qdma && !o->qmax_set)
 		return 0;
@@ -261,8 +265,8 @@ static int do_step(struct change *c, const struct esfm_step *s, struct esfm_err 
 		break;
 	case ESFM_STEP_UNPLUG:
 	case ESFM_STEP_DETACH_PAUSED:
-		r = esfm_virt_detach_alias(dom, s->alias, ESFM_VIRT_LIVE, c->opts->detach_timeout_ms,
-					   err);
+		r = esfm_virt_detach_alias(dom, s->alias, ESFM_VIRT_LIVE,
+					   c->opts->detach_timeout_ms, err);
 		break;
 	case ESFM_STEP_DROP_CONFIG:
 		r = hostdev_for(c, s->index, s->alias, alias, sizeof(alias), &xml, err);
@@ -310,7 +314,9 @@ static void resume_after_failure(struct change *c)
 		if (vf_addr(c, s->index, &a, &e) < 0 || !esfm_pci_dev_exists(c->ctx->sysfs, &a) ||
 		    esfm_pci_bind_driver(c->ctx->sysfs, &a, c->pool.driver, &e) < 0 ||
 		    with_domain(c, s->vm, &dom, &e) < 0) {
-			warn(c->ui, "VF %u stays paused in '%s': its VF is gone; run reconf again to give it back",
+			warn(c->ui,
+			     "VF %u stays paused in '%s': its VF is gone; run reconf again to give "
+			     "it back",
 			     s->index, s->vm);
 			continue;
 		}
@@ -375,8 +381,8 @@ static int record(struct change *c, struct esfm_err *err)
 			char uuid[VIR_UUID_STRING_BUFLEN];
 
 			virDomainGetUUIDString(dom, uuid);
-			esfm_state_set_owner(&c->st.vfs[s->index], ESFM_VF_ATTACHED, ESFM_ORIGIN_CLI,
-					     uuid, s->vm, alias);
+			esfm_state_set_owner(&c->st.vfs[s->index], ESFM_VF_ATTACHED,
+					     ESFM_ORIGIN_CLI, uuid, s->vm, alias);
 		}
 		virDomainFree(dom);
 	}
@@ -407,20 +413,26 @@ static void refresh_metadata(struct change *c)
 
 				/* This pool's state is ours (lock held); read it directly. */
 				if (!strcmp(pool, c->pool.name)) {
-					for (size_t k = 0; k < c->st.nvfs && nalloc < ESFM_MAX_VFS_PER_VM; k++) {
+					for (size_t k = 0;
+					     k < c->st.nvfs && nalloc < ESFM_MAX_VFS_PER_VM; k++) {
 						const struct esfm_vf_slot *s = &c->st.vfs[k];
 
-						if (s->state == ESFM_VF_FREE || strcmp(s->uuid, h->uuid))
+						if (s->state == ESFM_VF_FREE ||
+						    strcmp(s->uuid, h->uuid))
 							continue;
-						snprintf(alloc[nalloc].pool, sizeof(alloc[nalloc].pool), "%s", pool);
+						snprintf(alloc[nalloc].pool,
+							 sizeof(alloc[nalloc].pool), "%s", pool);
 						alloc[nalloc].index = s->index;
 						alloc[nalloc].addr = s->addr;
-						snprintf(alloc[nalloc].alias, sizeof(alloc[nalloc].alias), "%s", s->alias);
+						snprintf(alloc[nalloc].alias,
+							 sizeof(alloc[nalloc].alias), "%s",
+							 s->alias);
 						nalloc++;
 					}
 					continue;
 				}
-				if (esfm_vfpool_held(c->ctx, pool, h->uuid, -1, alloc + nalloc, &got, &e) == 0)
+				if (esfm_vfpool_held(c->ctx, pool, h->uuid, -1, alloc + nalloc,
+						     &got, &e) == 0)
 					nalloc += got;
 			}
 			if (esfm_domxml_annotation_xml(d, alloc, nalloc, NULL, NULL, &xml, &e) == 0)
@@ -450,8 +462,8 @@ static int change_locked(struct change *c, struct esfm_err *err)
 	c->had_qmax = c->view.info.has_qdma &&
 		      esfm_pci_qmax_get(c->ctx->sysfs, &c->pool.pf, &c->old_qmax, NULL) == 0;
 	/* Everything that can refuse does so before any device is touched. */
-	if (c->opts->bitstream[0] &&
-	    esfm_flash_check(c->ctx, &c->pool, c->opts->bitstream, c->opts->bitstream_kind, err) < 0)
+	if (c->opts->bitstream[0] && esfm_flash_check(c->ctx, &c->pool, c->opts->bitstream,
+						      c->opts->bitstream_kind, err) < 0)
 		return -1;
 	if (build_holders(c, err) < 0 || lookup_targets(c, err) < 0 || confirm(c, err) < 0)
 		return -1;

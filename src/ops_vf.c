@@ -12,7 +12,6 @@
 #include "util.h"
 #include "virt.h"
 
-
 struct one {
 	struct esfm_ctx *ctx;
 	const struct esfm_op_opts *opts;
@@ -32,8 +31,8 @@ static int begin(struct one *o, const struct esfm_pci_addr *pf, const char *who,
 
 	o->lock.fd = -1;
 	if (esfm_pool_for_pf(&o->ctx->conf, pf, &o->pool, err) < 0 ||
-	    esfm_state_lock(o->ctx->conf.state_dir, o->pool.name, who,
-			    o->ctx->conf.lock_timeout_ms, &o->lock, err) < 0 ||
+	    esfm_state_lock(o->ctx->conf.state_dir, o->pool.name, who, o->ctx->conf.lock_timeout_ms,
+			    &o->lock, err) < 0 ||
 	    esfm_virt_open(o->ctx->conf.libvirt_uri, &o->virt, err) < 0 ||
 	    esfm_ops_view_of_pool(o->ctx, &o->pool, o->virt, &o->view, err) < 0 ||
 	    esfm_state_load(o->ctx->conf.state_dir, o->pool.name, &o->st, err) < 0)
@@ -73,7 +72,8 @@ static int attach_locked(struct one *o, const char *vm, struct esfm_err *err)
 	if (vf->vm[0]) {
 		esfm_err_set(err, ESFM_ERR_BUSY, 0, "VF %u (%s) is already %s '%s'", o->idx,
 			     esfm_pci_addr_str(&vf->addr, a),
-			     vf->state == ESFM_VF_RESERVED ? "reserved for" : "attached to", vf->vm);
+			     vf->state == ESFM_VF_RESERVED ? "reserved for" : "attached to",
+			     vf->vm);
 		return esfm_err_hint(err, "detach it first: esfm %s detach %u",
 				     esfm_pci_addr_str(&o->pool.pf, a), o->idx);
 	}
@@ -93,13 +93,15 @@ static int attach_locked(struct one *o, const char *vm, struct esfm_err *err)
 		 running ? "live and persistent" : "persistent");
 	if (esfm_hostdev_alias(o->pool.name, o->idx, alias, sizeof(alias), err) < 0 ||
 	    esfm_hostdev_xml(o->ctx->conf.template_dir, &vf->addr, alias, &xml, err) < 0 ||
-	    esfm_virt_attach(dom, xml, (running ? ESFM_VIRT_LIVE : 0) | ESFM_VIRT_CONFIG, err) < 0) {
+	    esfm_virt_attach(dom, xml, (running ? ESFM_VIRT_LIVE : 0) | ESFM_VIRT_CONFIG, err) <
+		    0) {
 		esfm_ui_report(o->ui, what, t0, false);
 		esfm_err_prefix(err, "VF %u -> '%s'", o->idx, vm);
 		goto out;
 	}
 	esfm_ui_report(o->ui, what, t0, true);
-	esfm_state_set_owner(&o->st.vfs[o->idx], ESFM_VF_ATTACHED, ESFM_ORIGIN_CLI, uuid, vm, alias);
+	esfm_state_set_owner(&o->st.vfs[o->idx], ESFM_VF_ATTACHED, ESFM_ORIGIN_CLI, uuid, vm,
+			     alias);
 	esfm_info("pool '%s': VF %u (%s) attached to '%s' (%s) by the operator", o->pool.name,
 		  o->idx, esfm_pci_addr_str(&vf->addr, a), vm, uuid);
 	r = esfm_state_save(o->ctx->conf.state_dir, &o->st, err);
@@ -134,18 +136,21 @@ static int detach_locked(struct one *o, struct esfm_err *err)
 	if (!vf->vm[0]) {
 		esfm_err_set(err, ESFM_ERR_NOTFOUND, 0, "VF %u (%s) is not attached to any VM",
 			     o->idx, esfm_pci_addr_str(&vf->addr, a));
-		return esfm_err_hint(err, "see esfm %s list_vf_vm", esfm_pci_addr_str(&o->pool.pf, a));
+		return esfm_err_hint(err, "see esfm %s list_vf_vm",
+				     esfm_pci_addr_str(&o->pool.pf, a));
 	}
 	if (vf->live && !o->opts->yes && !(o->ui && o->ui->confirm)) {
-		esfm_err_set(err, ESFM_ERR_USAGE, 0,
-			     "refusing without a terminal: this hot-unplugs VF %u from running VM '%s'",
-			     o->idx, vf->vm);
+		esfm_err_set(
+			err, ESFM_ERR_USAGE, 0,
+			"refusing without a terminal: this hot-unplugs VF %u from running VM '%s'",
+			o->idx, vf->vm);
 		return esfm_err_hint(err, "rerun with -y to confirm");
 	}
 	if (vf->live && !o->opts->yes) {
 		char q[512];
 
-		snprintf(q, sizeof(q), "this hot-unplugs VF %u from running VM '%s'", o->idx, vf->vm);
+		snprintf(q, sizeof(q), "this hot-unplugs VF %u from running VM '%s'", o->idx,
+			 vf->vm);
 		if (!o->ui->confirm(o->ui->data, q))
 			return esfm_err_set(err, ESFM_ERR_USAGE, 0, "cancelled");
 	}
@@ -155,8 +160,8 @@ static int detach_locked(struct one *o, struct esfm_err *err)
 		t0 = esfm_now_ms();
 		snprintf(what, sizeof(what), "hot-unplug VF %u from '%s' (%s)", o->idx, vf->vm,
 			 vf->alias);
-		if (esfm_virt_detach_alias(dom, vf->alias, ESFM_VIRT_LIVE, o->opts->detach_timeout_ms,
-					   err) < 0) {
+		if (esfm_virt_detach_alias(dom, vf->alias, ESFM_VIRT_LIVE,
+					   o->opts->detach_timeout_ms, err) < 0) {
 			esfm_ui_report(o->ui, what, t0, false);
 			goto out;
 		}
@@ -164,8 +169,8 @@ static int detach_locked(struct one *o, struct esfm_err *err)
 	}
 	if (vf->config) {
 		t0 = esfm_now_ms();
-		snprintf(what, sizeof(what), "remove VF %u from the persistent config of '%s'", o->idx,
-			 vf->vm);
+		snprintf(what, sizeof(what), "remove VF %u from the persistent config of '%s'",
+			 o->idx, vf->vm);
 		if (esfm_hostdev_alias(o->pool.name, o->idx, alias, sizeof(alias), err) < 0 ||
 		    esfm_hostdev_xml(o->ctx->conf.template_dir, &vf->addr, alias, &xml, err) < 0 ||
 		    esfm_virt_detach_xml(dom, xml, ESFM_VIRT_CONFIG, err) < 0) {

@@ -126,10 +126,11 @@ static int fill_view(struct esfm_ctx *ctx, const struct esfm_pool_state *st,
 		if (i < n)
 			vf->addr = vfs[i];
 		else if (esfm_pci_vf_addr_compute(&view->pool.pf, view->info.offset,
-						  view->info.stride, (unsigned)i, &vf->addr, err) < 0)
+						  view->info.stride, (unsigned)i, &vf->addr,
+						  err) < 0)
 			return -1;
-		if (vf->exists &&
-		    esfm_pci_get_driver(ctx->sysfs, &vf->addr, vf->driver, sizeof(vf->driver), err) < 0)
+		if (vf->exists && esfm_pci_get_driver(ctx->sysfs, &vf->addr, vf->driver,
+						      sizeof(vf->driver), err) < 0)
 			return -1;
 		if (i < st->nvfs && st->vfs[i].state != ESFM_VF_FREE) {
 			const struct esfm_vf_slot *s = &st->vfs[i];
@@ -209,7 +210,8 @@ static int collect_pools(struct esfm_ctx *ctx, struct esfm_pool **pools, size_t 
 		name[len - 6] = '\0';
 		for (size_t i = 0; i < *n; i++)
 			known |= !strcmp((*pools)[i].name, name);
-		if (known || strncmp(name, "pci_", 4) || esfm_state_load(ctx->conf.state_dir, name, &st, &e) < 0)
+		if (known || strncmp(name, "pci_", 4) ||
+		    esfm_state_load(ctx->conf.state_dir, name, &st, &e) < 0)
 			continue;
 		np = realloc(*pools, (*n + 1) * sizeof(**pools));
 		if (!np) {
@@ -226,8 +228,8 @@ static int collect_pools(struct esfm_ctx *ctx, struct esfm_pool **pools, size_t 
 	return 0;
 }
 
-int esfm_op_status(struct esfm_ctx *ctx, bool with_libvirt, struct esfm_pf_view **views,
-		   size_t *n, struct esfm_err *err)
+int esfm_op_status(struct esfm_ctx *ctx, bool with_libvirt, struct esfm_pf_view **views, size_t *n,
+		   struct esfm_err *err)
 {
 	_cleanup_free_ struct esfm_pool *pools = NULL;
 	struct esfm_virt *v = NULL;
@@ -267,12 +269,15 @@ static json_object *vf_json(const struct esfm_vf_view *vf)
 	char a[ESFM_PCI_ADDR_STRLEN];
 
 	json_object_object_add(o, "index", json_object_new_int((int)vf->index));
-	json_object_object_add(o, "address", json_object_new_string(esfm_pci_addr_str(&vf->addr, a)));
+	json_object_object_add(o, "address",
+			       json_object_new_string(esfm_pci_addr_str(&vf->addr, a)));
 	json_object_object_add(o, "exists", json_object_new_boolean(vf->exists));
-	json_object_object_add(o, "driver", vf->driver[0] ? json_object_new_string(vf->driver) : NULL);
+	json_object_object_add(o, "driver",
+			       vf->driver[0] ? json_object_new_string(vf->driver) : NULL);
 	json_object_object_add(o, "state", json_object_new_string(esfm_vf_state_name(vf->state)));
 	json_object_object_add(o, "origin",
-			       vf->origin ? json_object_new_string(esfm_vf_origin_name(vf->origin)) : NULL);
+			       vf->origin ? json_object_new_string(esfm_vf_origin_name(vf->origin))
+					  : NULL);
 	json_object_object_add(o, "vm", vf->vm[0] ? json_object_new_string(vf->vm) : NULL);
 	json_object_object_add(o, "uuid", vf->uuid[0] ? json_object_new_string(vf->uuid) : NULL);
 	json_object_object_add(o, "alias", vf->alias[0] ? json_object_new_string(vf->alias) : NULL);
@@ -300,8 +305,7 @@ static json_object *pool_json(const struct esfm_pf_view *v)
 	return o;
 }
 
-int esfm_op_status_json(struct esfm_ctx *ctx, bool with_libvirt, char **out,
-			struct esfm_err *err)
+int esfm_op_status_json(struct esfm_ctx *ctx, bool with_libvirt, char **out, struct esfm_err *err)
 {
 	struct esfm_pf_view *views = NULL;
 	json_object *root, *arr;

@@ -62,7 +62,8 @@ int esfm_pci_addr_parse(const char *s, struct esfm_pci_addr *out, struct esfm_er
 	return 0;
 bad:
 	esfm_err_set(err, ESFM_ERR_CONFIG, 0, "invalid PCI address '%.64s'", s);
-	return esfm_err_hint(err, "use the form DDDD:BB:DD.F, e.g. 0000:83:00.0 (device <= 1f, function <= 7)");
+	return esfm_err_hint(
+		err, "use the form DDDD:BB:DD.F, e.g. 0000:83:00.0 (device <= 1f, function <= 7)");
 }
 
 const char *esfm_pci_addr_str(const struct esfm_pci_addr *a, char buf[ESFM_PCI_ADDR_STRLEN])
@@ -73,8 +74,8 @@ const char *esfm_pci_addr_str(const struct esfm_pci_addr *a, char buf[ESFM_PCI_A
 
 static unsigned long addr_key(const struct esfm_pci_addr *a)
 {
-	return ((unsigned long)a->domain << 16) | ((unsigned)a->bus << 8) | ((unsigned)a->dev << 3) |
-	       a->fn;
+	return ((unsigned long)a->domain << 16) | ((unsigned)a->bus << 8) |
+	       ((unsigned)a->dev << 3) | a->fn;
 }
 
 int esfm_pci_addr_cmp(const struct esfm_pci_addr *a, const struct esfm_pci_addr *b)
@@ -243,8 +244,8 @@ static int read_link_name(const char *path, char *buf, size_t len, struct esfm_e
 	return esfm_snprintf(buf, len, err, "%s", base);
 }
 
-int esfm_pci_get_driver(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *addr,
-			char *buf, size_t len, struct esfm_err *err)
+int esfm_pci_get_driver(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *addr, char *buf,
+			size_t len, struct esfm_err *err)
 {
 	char path[PATH_MAX];
 
@@ -267,7 +268,8 @@ int esfm_pci_iommu_group(const struct esfm_sysfs *sysfs, const struct esfm_pci_a
 		return 0;
 	}
 	if (!esfm_parse_uint(name, INT_MAX, false, &g))
-		return esfm_err_sys(err, EINVAL, "unexpected iommu_group link %s -> %s", path, name);
+		return esfm_err_sys(err, EINVAL, "unexpected iommu_group link %s -> %s", path,
+				    name);
 	*group = (int)g;
 	return 0;
 }
@@ -285,7 +287,8 @@ int esfm_pci_pf_info(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr 
 	if (esfm_pci_dev_path(sysfs, pf, "sriov_totalvfs", path, sizeof(path), err) < 0)
 		return -1;
 	if (access(path, F_OK) < 0) {
-		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "PCI device %s is not an SR-IOV physical function",
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+			     "PCI device %s is not an SR-IOV physical function",
 			     esfm_pci_addr_str(pf, a));
 		return esfm_err_hint(err, "%s is missing; name the PF, not a VF", path);
 	}
@@ -330,7 +333,8 @@ static int collect_virtfn(const char *dirpath, DIR *dir, struct vf_link **links,
 		struct vf_link link;
 		unsigned idx;
 
-		if (strncmp(de->d_name, "virtfn", 6) || !esfm_parse_uint(de->d_name + 6, 65535, false, &idx))
+		if (strncmp(de->d_name, "virtfn", 6) ||
+		    !esfm_parse_uint(de->d_name + 6, 65535, false, &idx))
 			continue;
 		if (esfm_snprintf(path, sizeof(path), err, "%s/%s", dirpath, de->d_name) < 0 ||
 		    read_link_name(path, name, sizeof(name), err) < 0)
@@ -382,7 +386,8 @@ int esfm_pci_list_vfs(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr
 		if (links[i].index != i) {
 			char a[ESFM_PCI_ADDR_STRLEN];
 
-			esfm_err_set(err, ESFM_ERR_BUSY, 0, "PF %s: virtfn%zu is missing among %zu VF links",
+			esfm_err_set(err, ESFM_ERR_BUSY, 0,
+				     "PF %s: virtfn%zu is missing among %zu VF links",
 				     esfm_pci_addr_str(pf, a), i, count);
 			return esfm_err_hint(err, "the VF count is changing; try again");
 		}
@@ -395,8 +400,8 @@ int esfm_pci_list_vfs(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr
 	return 0;
 }
 
-int esfm_pci_vf_addr(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf,
-		     unsigned index, struct esfm_pci_addr *out, struct esfm_err *err)
+int esfm_pci_vf_addr(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf, unsigned index,
+		     struct esfm_pci_addr *out, struct esfm_err *err)
 {
 	unsigned offset, stride;
 
@@ -417,8 +422,8 @@ static int write_dev_attr(const struct esfm_sysfs *sysfs, const struct esfm_pci_
 	return esfm_write_attr(path, value, err);
 }
 
-int esfm_pci_set_autoprobe(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf,
-			   bool on, struct esfm_err *err)
+int esfm_pci_set_autoprobe(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf, bool on,
+			   struct esfm_err *err)
 {
 	char a[ESFM_PCI_ADDR_STRLEN];
 
@@ -439,14 +444,18 @@ static int write_numvfs(const struct esfm_sysfs *sysfs, const struct esfm_pci_ad
 	switch (err->errnum) {
 	case ERANGE:
 		err->cls = ESFM_ERR_CONFIG;
-		esfm_err_hint(err, "the PF supports at most %u VFs (sriov_totalvfs)", info->totalvfs);
+		esfm_err_hint(err, "the PF supports at most %u VFs (sriov_totalvfs)",
+			      info->totalvfs);
 		break;
 	case EBUSY:
 		err->cls = ESFM_ERR_BUSY;
-		esfm_err_hint(err, "VFs are enabled or in use; set 0 VFs first and make sure no VM holds one");
+		esfm_err_hint(
+			err,
+			"VFs are enabled or in use; set 0 VFs first and make sure no VM holds one");
 		break;
 	case ENOENT:
-		esfm_err_hint(err, "the PF has no driver with SR-IOV support bound; load and bind its driver (e.g. qdma-pf) first");
+		esfm_err_hint(err, "the PF has no driver with SR-IOV support bound; load and bind "
+				   "its driver (e.g. qdma-pf) first");
 		break;
 	default:
 		break;
@@ -464,7 +473,8 @@ int esfm_pci_set_numvfs(const struct esfm_sysfs *sysfs, const struct esfm_pci_ad
 		return -1;
 	esfm_pci_addr_str(pf, a);
 	if (numvfs > info.totalvfs) {
-		esfm_err_set(err, ESFM_ERR_CONFIG, ERANGE, "PF %s: cannot create %u VFs", a, numvfs);
+		esfm_err_set(err, ESFM_ERR_CONFIG, ERANGE, "PF %s: cannot create %u VFs", a,
+			     numvfs);
 		return esfm_err_hint(err, "the PF supports at most %u VFs (sriov_totalvfs)",
 				     info.totalvfs);
 	}
@@ -520,8 +530,8 @@ int esfm_pci_bind_driver(const struct esfm_sysfs *sysfs, const struct esfm_pci_a
 	if (esfm_pci_get_driver(sysfs, addr, current, sizeof(current), err) < 0)
 		goto fail;
 	if (strcmp(current, driver)) {
-		esfm_err_set(err, ESFM_ERR_FAILED, 0, "probe left it %s%s", current[0] ? "bound to " : "unbound",
-			     current);
+		esfm_err_set(err, ESFM_ERR_FAILED, 0, "probe left it %s%s",
+			     current[0] ? "bound to " : "unbound", current);
 		esfm_err_hint(err, "is the %s module loaded? (modprobe %s)", driver, driver);
 		goto fail;
 	}
@@ -570,7 +580,8 @@ int esfm_pci_wait_device(const struct esfm_sysfs *sysfs, const struct esfm_pci_a
 			break;
 		esfm_sleep_ms(10);
 	}
-	return esfm_err_set(err, ESFM_ERR_NOTFOUND, ETIMEDOUT, "PCI device %s did not appear within %ld ms",
+	return esfm_err_set(err, ESFM_ERR_NOTFOUND, ETIMEDOUT,
+			    "PCI device %s did not appear within %ld ms",
 			    esfm_pci_addr_str(addr, a), timeout_ms);
 }
 
@@ -584,7 +595,8 @@ int esfm_pci_qmax_get(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr
 	    esfm_pci_dev_path(sysfs, pf, "qdma/qmax", path, sizeof(path), err) < 0)
 		return -1;
 	if (access(path, F_OK) < 0) {
-		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "PF %s has no QDMA queue setting (%s)", a, path);
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "PF %s has no QDMA queue setting (%s)", a,
+			     path);
 		return esfm_err_hint(err, "is the qdma-pf driver bound to it?");
 	}
 	if (esfm_read_attr_uint(path, qmax, err) < 0)
@@ -592,8 +604,8 @@ int esfm_pci_qmax_get(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr
 	return 0;
 }
 
-int esfm_pci_qmax_set(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf,
-		      unsigned qmax, struct esfm_err *err)
+int esfm_pci_qmax_set(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf, unsigned qmax,
+		      struct esfm_err *err)
 {
 	char a[ESFM_PCI_ADDR_STRLEN], val[16];
 	unsigned now;
@@ -607,15 +619,16 @@ int esfm_pci_qmax_set(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr
 	if (write_dev_attr(sysfs, pf, "qdma/qmax", val, err) < 0) {
 		if (err->errnum == EBUSY) {
 			err->cls = ESFM_ERR_BUSY;
-			esfm_err_hint(err, "QDMA queues are active; stop their users (and remove the VFs) first");
+			esfm_err_hint(err, "QDMA queues are active; stop their users (and remove "
+					   "the VFs) first");
 		}
 		return esfm_err_prefix(err, "PF %s", a);
 	}
 	if (esfm_pci_qmax_get(sysfs, pf, &now, err) < 0)
 		return -1;
 	if (now != qmax)
-		return esfm_err_set(err, ESFM_ERR_FAILED, 0, "PF %s: qdma/qmax reads %u after writing %u",
-				    a, now, qmax);
+		return esfm_err_set(err, ESFM_ERR_FAILED, 0,
+				    "PF %s: qdma/qmax reads %u after writing %u", a, now, qmax);
 	return 0;
 }
 
@@ -627,7 +640,8 @@ int esfm_pci_remove(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *
 	if (require_device(sysfs, addr, err) < 0)
 		return -1;
 	if (write_dev_attr(sysfs, addr, "remove", "1", err) < 0)
-		return esfm_err_prefix(err, "%s: cannot remove from the bus", esfm_pci_addr_str(addr, a));
+		return esfm_err_prefix(err, "%s: cannot remove from the bus",
+				       esfm_pci_addr_str(addr, a));
 	return 0;
 }
 
@@ -642,8 +656,8 @@ int esfm_pci_rescan(const struct esfm_sysfs *sysfs, struct esfm_err *err)
 	return 0;
 }
 
-int esfm_pci_list_sriov_pfs(const struct esfm_sysfs *sysfs, struct esfm_pci_addr **pfs,
-			    size_t *n, struct esfm_err *err)
+int esfm_pci_list_sriov_pfs(const struct esfm_sysfs *sysfs, struct esfm_pci_addr **pfs, size_t *n,
+			    struct esfm_err *err)
 {
 	char dirpath[PATH_MAX];
 	struct esfm_pci_addr *list = NULL;

@@ -81,8 +81,8 @@ int esfm_pci_read_ids(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr
 		      unsigned *vendor, unsigned *device, struct esfm_err *err);
 
 /* Name of the bound driver into @buf, "" if none. */
-int esfm_pci_get_driver(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *addr,
-			char *buf, size_t len, struct esfm_err *err);
+int esfm_pci_get_driver(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *addr, char *buf,
+			size_t len, struct esfm_err *err);
 
 /* IOMMU group number, or -1 in *group when the device has none. */
 int esfm_pci_iommu_group(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *addr,
@@ -113,12 +113,12 @@ int esfm_pci_list_vfs(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr
 		      struct esfm_pci_addr **vfs, size_t *n, struct esfm_err *err);
 
 /* Address VF @index will have (from sriov_offset/stride), whether or not it exists. */
-int esfm_pci_vf_addr(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf,
-		     unsigned index, struct esfm_pci_addr *out, struct esfm_err *err);
+int esfm_pci_vf_addr(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf, unsigned index,
+		     struct esfm_pci_addr *out, struct esfm_err *err);
 
 /* Write sriov_drivers_autoprobe. */
-int esfm_pci_set_autoprobe(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf,
-			   bool on, struct esfm_err *err);
+int esfm_pci_set_autoprobe(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf, bool on,
+			   struct esfm_err *err);
 
 enum {
 	ESFM_PCI_NUMVFS_NO_AUTOPROBE = 1 << 0, /* write sriov_drivers_autoprobe=0 first */
@@ -158,8 +158,8 @@ int esfm_pci_qmax_get(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr
 		      unsigned *qmax, struct esfm_err *err);
 
 /* Write qdma/qmax and read it back; a mismatch is an error. BUSY if queues are active. */
-int esfm_pci_qmax_set(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf,
-		      unsigned qmax, struct esfm_err *err);
+int esfm_pci_qmax_set(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf, unsigned qmax,
+		      struct esfm_err *err);
 
 /* Remove a function from the bus (write 1 to its remove attribute). */
 int esfm_pci_remove(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *addr,
@@ -172,7 +172,7 @@ int esfm_pci_rescan(const struct esfm_sysfs *sysfs, struct esfm_err *err);
  * SR-IOV capable PFs under bus/pci/devices, sorted. *pfs is malloc'ed
  * (caller frees). Used by listings and shell completion.
  */
-int esfm_pci_list_sriov_pfs(const struct esfm_sysfs *sysfs, struct esfm_pci_addr **pfs,
-			    size_t *n, struct esfm_err *err);
+int esfm_pci_list_sriov_pfs(const struct esfm_sysfs *sysfs, struct esfm_pci_addr **pfs, size_t *n,
+			    struct esfm_err *err);
 
 #endif

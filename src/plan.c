@@ -67,7 +67,8 @@ int esfm_plan_build(const struct esfm_plan_input *in, struct esfm_plan *plan, st
 
 	memset(plan, 0, sizeof(*plan));
 	if (in->nholders < in->old_count || in->ntargets < in->new_count)
-		return esfm_err_set(err, ESFM_ERR_FAILED, EINVAL, "reconf plan: inconsistent input");
+		return esfm_err_set(err, ESFM_ERR_FAILED, EINVAL,
+				    "reconf plan: inconsistent input");
 	/* Persistent configs first: nothing live is touched if libvirt refuses one. */
 	for (size_t i = 0; i < in->nholders; i++)
 		if (in->holders[i].held && in->holders[i].config && !keeps_config(in, (unsigned)i))
@@ -99,8 +100,8 @@ int esfm_plan_build(const struct esfm_plan_input *in, struct esfm_plan *plan, st
 		const struct esfm_plan_holder *h = &in->holders[i];
 
 		if (pausing(in, h))
-			add_vm(&b, i < in->new_count ? ESFM_STEP_RESUME : ESFM_STEP_DETACH_PAUSED, h,
-			       true, false);
+			add_vm(&b, i < in->new_count ? ESFM_STEP_RESUME : ESFM_STEP_DETACH_PAUSED,
+			       h, true, false);
 	}
 	for (unsigned i = 0; i < in->old_count && i < in->new_count && through_zero; i++) {
 		const struct esfm_plan_holder *h = &in->holders[i];
@@ -149,7 +150,8 @@ const char *esfm_step_describe(const struct esfm_step *s, char *buf, size_t len)
 		snprintf(buf, len, "hot-unplug VF %u from '%s' (%s)", s->index, s->vm, s->alias);
 		break;
 	case ESFM_STEP_DROP_CONFIG:
-		snprintf(buf, len, "remove VF %u from the persistent config of '%s'", s->index, s->vm);
+		snprintf(buf, len, "remove VF %u from the persistent config of '%s'", s->index,
+			 s->vm);
 		break;
 	case ESFM_STEP_UNBIND:
 		snprintf(buf, len, "unbind VF %u", s->index);

@@ -34,11 +34,11 @@ struct esfm_plan_holder {
 	bool held;
 	char vm[ESFM_DOM_NAME_MAX];
 	char uuid[ESFM_UUID_STRLEN];
-	char alias[96];  /* the device's alias in the guest */
-	bool running;    /* VM is running */
-	bool live;       /* device present in the live XML */
-	bool config;     /* device present in the persistent XML */
-	bool can_pause;  /* the VM's QEMU offers device_pause */
+	char alias[96]; /* the device's alias in the guest */
+	bool running;	/* VM is running */
+	bool live;	/* device present in the live XML */
+	bool config;	/* device present in the persistent XML */
+	bool can_pause; /* the VM's QEMU offers device_pause */
 	enum esfm_vf_origin origin;
 };
 
@@ -52,9 +52,9 @@ struct esfm_plan_target {
 
 struct esfm_plan_input {
 	unsigned old_count, new_count;
-	bool pause;      /* -p: prefer device_pause over hot-unplug */
-	bool recreate;   /* go through 0 even if old_count == new_count (init) */
-	bool reset;      /* init: take every VF from every VM (live and persistent), no pause */
+	bool pause;	 /* -p: prefer device_pause over hot-unplug */
+	bool recreate;	 /* go through 0 even if old_count == new_count (init) */
+	bool reset;	 /* init: take every VF from every VM (live and persistent), no pause */
 	bool attach_new; /* step 8 */
 	/* index i at [i]; at least old_count entries, more when VM configs name VFs that do not exist */
 	const struct esfm_plan_holder *holders;
@@ -65,15 +65,15 @@ struct esfm_plan_input {
 
 enum esfm_step_kind {
 	ESFM_STEP_PAUSE,
-	ESFM_STEP_UNPLUG,         /* live detach */
-	ESFM_STEP_DROP_CONFIG,    /* persistent detach */
+	ESFM_STEP_UNPLUG,      /* live detach */
+	ESFM_STEP_DROP_CONFIG, /* persistent detach */
 	ESFM_STEP_UNBIND,
-	ESFM_STEP_NUMVFS,         /* value = count */
+	ESFM_STEP_NUMVFS, /* value = count */
 	ESFM_STEP_BIND,
 	ESFM_STEP_RESUME,
-	ESFM_STEP_DETACH_PAUSED,  /* live detach of a paused device whose VF is gone */
-	ESFM_STEP_REATTACH,       /* to its previous holder; flags live/config */
-	ESFM_STEP_ATTACH,         /* to <base><i>; flags live/config */
+	ESFM_STEP_DETACH_PAUSED, /* live detach of a paused device whose VF is gone */
+	ESFM_STEP_REATTACH,	 /* to its previous holder; flags live/config */
+	ESFM_STEP_ATTACH,	 /* to <base><i>; flags live/config */
 };
 
 struct esfm_step {

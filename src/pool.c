@@ -87,7 +87,8 @@ static int validate(const struct esfm_conf *conf, const char *path, xmlDocPtr do
 		/* Interleave errors come without a line: use the named element's last occurrence. */
 		for (xmlNodePtr n = xmlDocGetRootElement(doc); !errs.line && n && errs.elem[0];
 		     n = NULL)
-			for (xmlNodePtr c = esfm_xml_child(n, errs.elem); c; c = esfm_xml_next(c, errs.elem))
+			for (xmlNodePtr c = esfm_xml_child(n, errs.elem); c;
+			     c = esfm_xml_next(c, errs.elem))
 				errs.line = xmlGetLineNo(c);
 		if (!errs.line)
 			errs.line = xmlGetLineNo(xmlDocGetRootElement(doc));
@@ -130,21 +131,23 @@ static int extract(const char *path, xmlNodePtr root, struct esfm_pool *p, struc
 	name = xmlNodeGetContent(esfm_xml_child(root, "name"));
 	snprintf(p->name, sizeof(p->name), "%s", name ? (const char *)name : "");
 	xmlFree(name);
-	esfm_xml_prop(esfm_xml_child(esfm_xml_child(root, "source"), "pf"), "address", v, sizeof(v));
+	esfm_xml_prop(esfm_xml_child(esfm_xml_child(root, "source"), "pf"), "address", v,
+		      sizeof(v));
 	if (esfm_pci_addr_parse(v, &p->pf, err) < 0)
 		return esfm_err_prefix(err, "%s: <pf address>", path);
 	n = esfm_xml_child(root, "vfs");
 	esfm_xml_prop(n, "count", v, sizeof(v));
 	if (!esfm_parse_uint(v, 2048, false, &p->count) || p->count == 0)
-		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: invalid <vfs count='%s'>", path, v);
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: invalid <vfs count='%s'>", path,
+				    v);
 	if (esfm_xml_prop(n, "driver", v, sizeof(v)) > 0 &&
 	    esfm_snprintf(p->driver, sizeof(p->driver), err, "%s", v) < 0)
 		return -1;
 	if ((n = esfm_xml_child(root, "qdma"))) {
 		esfm_xml_prop(n, "qmax", v, sizeof(v));
 		if (!esfm_parse_uint(v, 2048, false, &p->qmax))
-			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: invalid <qdma qmax='%s'>", path,
-					    v);
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: invalid <qdma qmax='%s'>",
+					    path, v);
 		p->has_qmax = true;
 	}
 	if ((n = esfm_xml_child(root, "bitstream"))) {
@@ -172,8 +175,8 @@ int esfm_pool_load_file(const struct esfm_conf *conf, const char *path, struct e
 		return -1;
 	file_stem(path, stem, sizeof(stem));
 	if (strcmp(stem, pool->name)) {
-		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: pool name '%s' differs from the file name",
-			     path, pool->name);
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+			     "%s: pool name '%s' differs from the file name", path, pool->name);
 		return esfm_err_hint(err, "rename the file to %s.xml or change <name>", pool->name);
 	}
 	snprintf(pool->path, sizeof(pool->path), "%s", path);
@@ -187,7 +190,8 @@ int esfm_pool_load(const struct esfm_conf *conf, const char *name, struct esfm_p
 
 	if (!esfm_name_valid(name)) {
 		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "invalid pool name '%.80s'", name);
-		return esfm_err_hint(err, "pool names use letters, digits, '_', '.', '-' (1 to 64)");
+		return esfm_err_hint(err,
+				     "pool names use letters, digits, '_', '.', '-' (1 to 64)");
 	}
 	if (esfm_conf_pools_dir(conf, dir, sizeof(dir), err) < 0 ||
 	    esfm_snprintf(path, sizeof(path), err, "%s/%s.xml", dir, name) < 0)
@@ -195,7 +199,8 @@ int esfm_pool_load(const struct esfm_conf *conf, const char *name, struct esfm_p
 	if (esfm_pool_load_file(conf, path, pool, err) < 0) {
 		if (err->cls == ESFM_ERR_NOTFOUND) {
 			esfm_err_set(err, ESFM_ERR_NOTFOUND, 0, "pool '%s' is not defined", name);
-			return esfm_err_hint(err, "create %s (see esfm-pool(5)) or fix the name", path);
+			return esfm_err_hint(err, "create %s (see esfm-pool(5)) or fix the name",
+					     path);
 		}
 		return -1;
 	}
@@ -224,7 +229,9 @@ static int check_unique_pfs(const struct esfm_pool *pools, size_t n, struct esfm
 				esfm_err_set(err, ESFM_ERR_CONFIG, 0,
 					     "pools '%s' and '%s' would share device aliases",
 					     pools[i].name, pools[j].name);
-				return esfm_err_hint(err, "'.' and '_' are the same in aliases; rename one pool");
+				return esfm_err_hint(
+					err,
+					"'.' and '_' are the same in aliases; rename one pool");
 			}
 			if (!esfm_pci_addr_cmp(&pools[i].pf, &pools[j].pf)) {
 				char a[ESFM_PCI_ADDR_STRLEN];
@@ -232,7 +239,8 @@ static int check_unique_pfs(const struct esfm_pool *pools, size_t n, struct esfm
 				esfm_err_set(err, ESFM_ERR_CONFIG, 0,
 					     "pools '%s' and '%s' both use PF %s", pools[i].name,
 					     pools[j].name, esfm_pci_addr_str(&pools[i].pf, a));
-				return esfm_err_hint(err, "a PF belongs to one pool; remove one of them");
+				return esfm_err_hint(
+					err, "a PF belongs to one pool; remove one of them");
 			}
 		}
 	return 0;
@@ -293,8 +301,8 @@ int esfm_pool_list(const struct esfm_conf *conf, struct esfm_pool **pools, size_
 
 void esfm_pool_implicit_name(const struct esfm_pci_addr *pf, char buf[ESFM_NAME_MAX])
 {
-	snprintf(buf, ESFM_NAME_MAX, "pci_%04x_%02x_%02x_%x", (unsigned)pf->domain, (unsigned)pf->bus,
-		 pf->dev & 0x1fu, pf->fn & 7u);
+	snprintf(buf, ESFM_NAME_MAX, "pci_%04x_%02x_%02x_%x", (unsigned)pf->domain,
+		 (unsigned)pf->bus, pf->dev & 0x1fu, pf->fn & 7u);
 }
 
 int esfm_pool_for_pf(const struct esfm_conf *conf, const struct esfm_pci_addr *pf,

@@ -28,9 +28,9 @@
 #include "err.h"
 #include "pci.h"
 
-#define ESFM_NAME_MAX 65 /* 64 characters and the NUL */
+#define ESFM_NAME_MAX	     65 /* 64 characters and the NUL */
 #define ESFM_DEFAULT_VM_BASE "everestg"
-#define ESFM_DEFAULT_QMAX 32
+#define ESFM_DEFAULT_QMAX    32
 
 struct esfm_pool {
 	char name[ESFM_NAME_MAX];
@@ -43,7 +43,7 @@ struct esfm_pool {
 	char bitstream[PATH_MAX]; /* "" if none */
 	char bitstream_kind[33];
 	char vm_base[ESFM_NAME_MAX]; /* default everestg */
-	bool pause;                  /* default for reconf --pause */
+	bool pause;		     /* default for reconf --pause */
 };
 
 /*

@@ -120,8 +120,8 @@ int esfm_run(char *const argv[], long timeout_ms, struct esfm_err *err)
 		if (esfm_now_ms() >= deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			esfm_err_set(err, ESFM_ERR_FAILED, ETIMEDOUT, "%s did not finish within %ld s",
-				     argv[0], timeout_ms / 1000);
+			esfm_err_set(err, ESFM_ERR_FAILED, ETIMEDOUT,
+				     "%s did not finish within %ld s", argv[0], timeout_ms / 1000);
 			return -1;
 		}
 		esfm_sleep_ms(20);

@@ -95,8 +95,8 @@ int esfm_state_lock(const char *state_dir, const char *pool, const char *who, lo
 		if (esfm_now_ms() >= deadline) {
 			read_holder(fd, holder, sizeof(holder));
 			close(fd);
-			esfm_err_set(err, ESFM_ERR_BUSY, 0, "pool '%s' is being reconfigured%s%s", pool,
-				     holder[0] ? " by " : "", holder);
+			esfm_err_set(err, ESFM_ERR_BUSY, 0, "pool '%s' is being reconfigured%s%s",
+				     pool, holder[0] ? " by " : "", holder);
 			return esfm_err_hint(err, "try again when it is done");
 		}
 		esfm_sleep_ms(20);
@@ -167,8 +167,9 @@ static int parse_slot(xmlNodePtr n, struct esfm_vf_slot *s, const char *path, st
 	if (esfm_xml_prop(n, "origin", v, sizeof(v)) != 0) {
 		s->origin = parse_origin_name(v);
 		if (s->origin == ESFM_ORIGIN_NONE)
-			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid vf origin '%s'",
-					    path, xmlGetLineNo(n), v);
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+					    "%s:%ld: invalid vf origin '%s'", path, xmlGetLineNo(n),
+					    v);
 	}
 	esfm_xml_prop(n, "uuid", s->uuid, sizeof(s->uuid));
 	esfm_xml_prop(n, "name", s->name, sizeof(s->name));
@@ -178,8 +179,8 @@ static int parse_slot(xmlNodePtr n, struct esfm_vf_slot *s, const char *path, st
 		errno = 0;
 		s->since = strtoll(v, &end, 10);
 		if (errno || end == v || *end || s->since < 0)
-			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid since '%s'", path,
-					    xmlGetLineNo(n), v);
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid since '%s'",
+					    path, xmlGetLineNo(n), v);
 	}
 	if (s->state != ESFM_VF_FREE && !s->uuid[0])
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: vf %u is %s but has no owner",
@@ -205,7 +206,8 @@ static int parse_state(xmlDocPtr doc, const char *path, struct esfm_pool_state *
 		errno = 0;
 		st->generation = strtoul(v, &end, 10);
 		if (errno || end == v || *end || v[0] == '-')
-			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: invalid generation '%s'", path, v);
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: invalid generation '%s'",
+					    path, v);
 	}
 	if ((bs = esfm_xml_child(root, "bitstream"))) {
 		esfm_xml_prop(bs, "path", st->bitstream, sizeof(st->bitstream));
@@ -224,9 +226,10 @@ static int parse_state(xmlDocPtr doc, const char *path, struct esfm_pool_state *
 		if (parse_slot(c, &st->vfs[n], path, err) < 0)
 			return -1;
 		if (st->vfs[n].index != n)
-			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
-					    "%s: vf entries out of order (index %u at position %zu)",
-					    path, st->vfs[n].index, n);
+			return esfm_err_set(
+				err, ESFM_ERR_CONFIG, 0,
+				"%s: vf entries out of order (index %u at position %zu)", path,
+				st->vfs[n].index, n);
 	}
 	return 0;
 }
@@ -254,7 +257,10 @@ int esfm_state_load(const char *state_dir, const char *pool, struct esfm_pool_st
 	    parse_state(doc, path, st, err) < 0) {
 		esfm_state_clear(st);
 		snprintf(st->pool, sizeof(st->pool), "%s", pool);
-		return esfm_err_hint(err, "the file is damaged; inspect it, then fix or remove it once no VM uses pool '%s'", pool);
+		return esfm_err_hint(err,
+				     "the file is damaged; inspect it, then fix or remove it once "
+				     "no VM uses pool '%s'",
+				     pool);
 	}
 	return 0;
 }
@@ -272,10 +278,12 @@ static int slot_to_xml(xmlNodePtr root, const struct esfm_vf_slot *s)
 	if (!n)
 		return -1;
 	snprintf(v, sizeof(v), "%u", s->index);
-	if (set_prop(n, "index", v) < 0 || set_prop(n, "address", esfm_pci_addr_str(&s->addr, a)) < 0 ||
+	if (set_prop(n, "index", v) < 0 ||
+	    set_prop(n, "address", esfm_pci_addr_str(&s->addr, a)) < 0 ||
 	    set_prop(n, "state", esfm_vf_state_name(s->state)) < 0)
 		return -1;
-	if (s->origin != ESFM_ORIGIN_NONE && set_prop(n, "origin", esfm_vf_origin_name(s->origin)) < 0)
+	if (s->origin != ESFM_ORIGIN_NONE &&
+	    set_prop(n, "origin", esfm_vf_origin_name(s->origin)) < 0)
 		return -1;
 	if ((s->uuid[0] && set_prop(n, "uuid", s->uuid) < 0) ||
 	    (s->name[0] && set_prop(n, "name", s->name) < 0) ||
@@ -350,8 +358,9 @@ int esfm_state_resize(struct esfm_pool_state *st, size_t n, struct esfm_err *err
 
 	for (size_t i = n; i < st->nvfs; i++)
 		if (st->vfs[i].state != ESFM_VF_FREE) {
-			esfm_err_set(err, ESFM_ERR_BUSY, 0, "pool '%s': VF %zu is %s by '%s'", st->pool,
-				     i, esfm_vf_state_name(st->vfs[i].state), st->vfs[i].name);
+			esfm_err_set(err, ESFM_ERR_BUSY, 0, "pool '%s': VF %zu is %s by '%s'",
+				     st->pool, i, esfm_vf_state_name(st->vfs[i].state),
+				     st->vfs[i].name);
 			return esfm_err_hint(err, "detach it or stop that VM first");
 		}
 	if (n == st->nvfs)

@@ -24,7 +24,7 @@ enum esfm_vf_state {
 	ESFM_VF_FREE = 0,
 	ESFM_VF_RESERVED, /* the hook picked it at prepare; not yet in the guest */
 	ESFM_VF_ATTACHED, /* in the guest (live, or in its persistent config for the CLI) */
-	ESFM_VF_PAUSED,   /* held by a guest through a device_pause during reconf */
+	ESFM_VF_PAUSED,	  /* held by a guest through a device_pause during reconf */
 };
 
 enum esfm_vf_origin {
@@ -38,20 +38,20 @@ struct esfm_vf_slot {
 	struct esfm_pci_addr addr;
 	enum esfm_vf_state state;
 	enum esfm_vf_origin origin;
-	char uuid[ESFM_UUID_STRLEN];      /* owner, "" when free */
-	char name[ESFM_DOM_NAME_MAX];     /* owner's name, for messages */
-	char alias[96];                   /* hostdev alias in the guest */
+	char uuid[ESFM_UUID_STRLEN];	  /* owner, "" when free */
+	char name[ESFM_DOM_NAME_MAX];	  /* owner's name, for messages */
+	char alias[96];			  /* hostdev alias in the guest */
 	char last_uuid[ESFM_UUID_STRLEN]; /* last owner: gets the same VF back if free */
-	long long since;                  /* time of the last change (epoch seconds) */
+	long long since;		  /* time of the last change (epoch seconds) */
 };
 
 struct esfm_pool_state {
 	char pool[ESFM_NAME_MAX];
 	struct esfm_pci_addr pf;
 	unsigned long generation; /* bumped by every save */
-	char bitstream[4096];     /* last bitstream flashed on the PF, "" if none */
+	char bitstream[4096];	  /* last bitstream flashed on the PF, "" if none */
 	char bitstream_kind[33];
-	long long flashed_at;     /* epoch seconds */
+	long long flashed_at; /* epoch seconds */
 	size_t nvfs;
 	struct esfm_vf_slot *vfs; /* vfs[i].index == i */
 };

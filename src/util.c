@@ -121,7 +121,8 @@ int esfm_read_fd(int fd, size_t max, char **out, size_t *outlen, struct esfm_err
 		len += (size_t)n;
 	}
 	if (len > max)
-		return esfm_err_set(err, ESFM_ERR_CONFIG, EFBIG, "input larger than %zu bytes", max);
+		return esfm_err_set(err, ESFM_ERR_CONFIG, EFBIG, "input larger than %zu bytes",
+				    max);
 	if (!buf) {
 		buf = malloc(1);
 		if (!buf)

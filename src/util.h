@@ -15,7 +15,7 @@
 void esfm_freep(void *p);
 void esfm_closep(int *fd);
 
-#define _cleanup_free_  __attribute__((cleanup(esfm_freep)))
+#define _cleanup_free_	__attribute__((cleanup(esfm_freep)))
 #define _cleanup_close_ __attribute__((cleanup(esfm_closep)))
 
 /* Take ownership out of a cleanup-managed variable. */

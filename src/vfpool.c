@@ -28,8 +28,8 @@ void esfm_ctx_fini(struct esfm_ctx *ctx)
 	ctx->sysfs = NULL;
 }
 
-int esfm_vfpool_sync(struct esfm_ctx *ctx, const struct esfm_pool *pool,
-		     struct esfm_pool_state *st, size_t *capacity, struct esfm_err *err)
+int esfm_vfpool_sync(struct esfm_ctx *ctx, const struct esfm_pool *pool, struct esfm_pool_state *st,
+		     size_t *capacity, struct esfm_err *err)
 {
 	_cleanup_free_ struct esfm_pci_addr *vfs = NULL;
 	struct esfm_pf_info info;
@@ -101,7 +101,9 @@ static int static_picks(struct esfm_ctx *ctx, const struct esfm_pool *pool,
 		esfm_err_set(err, ESFM_ERR_CONFIG, 0,
 			     "static mode, but no <hostdev> in the domain is a VF of pool '%s'",
 			     pool->name);
-		return esfm_err_hint(err, "add the VF's <hostdev managed='no'> to the domain or use mode='hotplug'");
+		return esfm_err_hint(
+			err,
+			"add the VF's <hostdev managed='no'> to the domain or use mode='hotplug'");
 	}
 	return 0;
 }
@@ -113,18 +115,18 @@ static int check_static_free(const struct esfm_pool_state *st, const unsigned *p
 		const struct esfm_vf_slot *s = &st->vfs[picks[i]];
 
 		if (s->state != ESFM_VF_FREE && strcmp(s->uuid, uuid)) {
-			esfm_err_set(err, ESFM_ERR_BUSY, 0, "pool '%s': VF %u is %s by '%s'", st->pool,
-				     picks[i], esfm_vf_state_name(s->state), s->name);
-			return esfm_err_hint(err, "stop '%s' first or give this VM another VF", s->name);
+			esfm_err_set(err, ESFM_ERR_BUSY, 0, "pool '%s': VF %u is %s by '%s'",
+				     st->pool, picks[i], esfm_vf_state_name(s->state), s->name);
+			return esfm_err_hint(err, "stop '%s' first or give this VM another VF",
+					     s->name);
 		}
 	}
 	return 0;
 }
 
 static int reserve_locked(struct esfm_ctx *ctx, const struct esfm_pool *pool,
-			  const struct esfm_domain *dom, unsigned want,
-			  struct esfm_pool_state *st, struct esfm_allocation *out, size_t *nout,
-			  struct esfm_err *err)
+			  const struct esfm_domain *dom, unsigned want, struct esfm_pool_state *st,
+			  struct esfm_allocation *out, size_t *nout, struct esfm_err *err)
 {
 	unsigned picks[ESFM_MAX_VFS_PER_VM], npicks = want;
 	size_t capacity;
@@ -140,7 +142,8 @@ static int reserve_locked(struct esfm_ctx *ctx, const struct esfm_pool *pool,
 		return -1;
 	}
 	for (unsigned i = 0; i < npicks; i++)
-		if (esfm_pci_bind_driver(ctx->sysfs, &st->vfs[picks[i]].addr, pool->driver, err) < 0)
+		if (esfm_pci_bind_driver(ctx->sysfs, &st->vfs[picks[i]].addr, pool->driver, err) <
+		    0)
 			return esfm_err_prefix(err, "pool '%s'", pool->name);
 	for (unsigned i = 0; i < npicks; i++) {
 		struct esfm_vf_slot *s = &st->vfs[picks[i]];
@@ -198,8 +201,8 @@ static int update_slots(struct esfm_ctx *ctx, const char *pool, const char *who,
 	int r = 0;
 
 	*changed = 0;
-	if (esfm_state_lock(ctx->conf.state_dir, pool, who, ctx->conf.lock_timeout_ms, &lock,
-			    err) < 0)
+	if (esfm_state_lock(ctx->conf.state_dir, pool, who, ctx->conf.lock_timeout_ms, &lock, err) <
+	    0)
 		return -1;
 	if (esfm_state_load(ctx->conf.state_dir, pool, &st, err) < 0) {
 		r = -1;
@@ -243,8 +246,8 @@ static bool has_state(struct esfm_ctx *ctx, const char *pool)
 {
 	char path[PATH_MAX];
 
-	if (!esfm_name_valid(pool) ||
-	    snprintf(path, sizeof(path), "%s/%s.state", ctx->conf.state_dir, pool) >= (int)sizeof(path))
+	if (!esfm_name_valid(pool) || snprintf(path, sizeof(path), "%s/%s.state",
+					       ctx->conf.state_dir, pool) >= (int)sizeof(path))
 		return true; /* let the locked path report the error */
 	return access(path, F_OK) == 0;
 }
@@ -306,7 +309,8 @@ static bool reconcile_slot(struct esfm_vf_slot *s, void *data)
 		if (!esfm_hostdev_alias_match(h->alias, a->pool, &idx) || idx != s->index)
 			continue;
 		if (s->state != ESFM_VF_FREE && strcmp(s->uuid, a->dom->uuid)) {
-			esfm_warn("pool '%s': VF %u is in domain '%s' but recorded for '%s'; left alone",
+			esfm_warn("pool '%s': VF %u is in domain '%s' but recorded for '%s'; left "
+				  "alone",
 				  a->pool, idx, a->dom->name, s->name);
 			return false;
 		}
@@ -314,9 +318,8 @@ static bool reconcile_slot(struct esfm_vf_slot *s, void *data)
 			return false;
 		esfm_info("pool '%s': VF %u adopted as attached to domain '%s' (%s)", a->pool, idx,
 			  a->dom->name, a->dom->uuid);
-		esfm_state_set_owner(s, ESFM_VF_ATTACHED,
-				     s->origin ? s->origin : ESFM_ORIGIN_HOOK, a->dom->uuid,
-				     a->dom->name, h->alias);
+		esfm_state_set_owner(s, ESFM_VF_ATTACHED, s->origin ? s->origin : ESFM_ORIGIN_HOOK,
+				     a->dom->uuid, a->dom->name, h->alias);
 		return true;
 	}
 	return false;

@@ -33,8 +33,8 @@ void esfm_ctx_fini(struct esfm_ctx *ctx);
  * capacity (min of the pool's count and the PF's VFs) and refresh the slots'
  * addresses from the virtfn links. *capacity receives the usable slot count.
  */
-int esfm_vfpool_sync(struct esfm_ctx *ctx, const struct esfm_pool *pool,
-		     struct esfm_pool_state *st, size_t *capacity, struct esfm_err *err);
+int esfm_vfpool_sync(struct esfm_ctx *ctx, const struct esfm_pool *pool, struct esfm_pool_state *st,
+		     size_t *capacity, struct esfm_err *err);
 
 /*
  * VF index of @vf on @pool's PF into *index, -1 if @vf is not one of its VFs
@@ -53,7 +53,7 @@ int esfm_vfpool_reserve(struct esfm_ctx *ctx, const struct esfm_domain *dom,
 			const struct esfm_pool_request *req, struct esfm_allocation *out,
 			size_t *nout, struct esfm_err *err);
 
-#define ESFM_ALL_SLOTS (-1)
+#define ESFM_ALL_SLOTS	    (-1)
 #define ESFM_ORIGIN_MASK(o) (1u << (o))
 
 /*

@@ -31,10 +31,12 @@ static int virt_error(struct esfm_err *err, const char *what)
 
 	if (e && (e->code == VIR_ERR_NO_DOMAIN || e->code == VIR_ERR_NO_SUPPORT))
 		cls = e->code == VIR_ERR_NO_DOMAIN ? ESFM_ERR_NOTFOUND : ESFM_ERR_FAILED;
-	esfm_err_set(err, cls, 0, "%s: %s", what, e && e->message ? e->message : "unknown libvirt error");
+	esfm_err_set(err, cls, 0, "%s: %s", what,
+		     e && e->message ? e->message : "unknown libvirt error");
 	if (e && e->code == VIR_ERR_CONFIG_UNSUPPORTED && e->message &&
 	    strstr(e->message, "passthrough"))
-		esfm_err_hint(err, "this host cannot pass PCI devices to guests: enable the IOMMU (intel_iommu=on or amd_iommu=on) and load vfio-pci");
+		esfm_err_hint(err, "this host cannot pass PCI devices to guests: enable the IOMMU "
+				   "(intel_iommu=on or amd_iommu=on) and load vfio-pci");
 	else if (e && e->code == VIR_ERR_OPERATION_INVALID)
 		esfm_err_hint(err, "check the VM's state with virsh domstate");
 	return -1;
@@ -169,13 +171,13 @@ int esfm_virt_detach_alias(virDomainPtr dom, const char *alias, unsigned flags, 
 			break;
 		esfm_sleep_ms(100);
 	}
-	esfm_err_set(err, ESFM_ERR_BUSY, 0, "the guest did not release device %s within %ld ms", alias,
-		     timeout_ms);
-	return esfm_err_hint(err, "the guest OS must acknowledge the hot-unplug; check it is running and supports PCIe hotplug");
+	esfm_err_set(err, ESFM_ERR_BUSY, 0, "the guest did not release device %s within %ld ms",
+		     alias, timeout_ms);
+	return esfm_err_hint(err, "the guest OS must acknowledge the hot-unplug; check it is "
+				  "running and supports PCIe hotplug");
 }
 
-int esfm_virt_set_metadata(virDomainPtr dom, const char *xml, unsigned flags,
-			   struct esfm_err *err)
+int esfm_virt_set_metadata(virDomainPtr dom, const char *xml, unsigned flags, struct esfm_err *err)
 {
 	if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, ESFM_ANNOT_PREFIX,
 				 ESFM_ANNOT_NS, to_virt_flags(flags)) < 0)

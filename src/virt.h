@@ -58,8 +58,7 @@ int esfm_virt_has_alias(virDomainPtr dom, const char *alias, bool inactive, bool
 			struct esfm_err *err);
 
 /* Store the esfm annotation element @xml as metadata (key "esfm", urn:esfm:vf:1). */
-int esfm_virt_set_metadata(virDomainPtr dom, const char *xml, unsigned flags,
-			   struct esfm_err *err);
+int esfm_virt_set_metadata(virDomainPtr dom, const char *xml, unsigned flags, struct esfm_err *err);
 
 /* Send QMP @cmd; *reply is malloc'ed JSON. An {"error":...} reply is an error. */
 int esfm_virt_qmp(virDomainPtr dom, const char *cmd, char **reply, struct esfm_err *err);

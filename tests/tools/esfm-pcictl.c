@@ -133,7 +133,8 @@ static int cmd_driver(struct esfm_sysfs *sys, char **argv, struct esfm_err *err)
 	struct esfm_pci_addr a;
 	char drv[64];
 
-	if (addr_arg(argv[0], &a, err) < 0 || esfm_pci_get_driver(sys, &a, drv, sizeof(drv), err) < 0)
+	if (addr_arg(argv[0], &a, err) < 0 ||
+	    esfm_pci_get_driver(sys, &a, drv, sizeof(drv), err) < 0)
 		return -1;
 	printf("%s\n", drv[0] ? drv : "-");
 	return 0;
@@ -162,7 +163,8 @@ static int cmd_qmax(struct esfm_sysfs *sys, char **argv, struct esfm_err *err)
 		return -1;
 	if (argv[1]) {
 		if (!esfm_parse_uint(argv[1], 65535, false, &q))
-			return esfm_err_set(err, ESFM_ERR_USAGE, 0, "invalid queue count '%s'", argv[1]);
+			return esfm_err_set(err, ESFM_ERR_USAGE, 0, "invalid queue count '%s'",
+					    argv[1]);
 		return esfm_pci_qmax_set(sys, &pf, q, err);
 	}
 	if (esfm_pci_qmax_get(sys, &pf, &q, err) < 0)
@@ -220,7 +222,8 @@ static int cmd_hostdev_xml(struct esfm_sysfs *sys, char **argv, struct esfm_err 
 	struct esfm_pci_addr a;
 
 	(void)sys;
-	if (addr_arg(argv[0], &a, err) < 0 || esfm_hostdev_xml(template_dir(), &a, argv[1], &xml, err) < 0)
+	if (addr_arg(argv[0], &a, err) < 0 ||
+	    esfm_hostdev_xml(template_dir(), &a, argv[1], &xml, err) < 0)
 		return -1;
 	printf("%s\n", xml);
 	return 0;

@@ -24,30 +24,33 @@ static const struct command {
 	enum arg_kind args[2];
 	const char *synopsis;
 	const char *help;
+	int optional; /* arguments after the required ones that may be left out */
 } commands[] = {
 	{"init", ESFM_CMD_INIT, true, 1, {ARG_COUNT}, "init <VF_NUM>",
 	 "Create VF_NUM VFs; VF i goes to VM <base><i>\n"
-	 "(flash the bitstream first if one is given)"},
+	 "(flash the bitstream first if one is given)", 0},
 	{"reconf", ESFM_CMD_RECONF, true, 1, {ARG_COUNT}, "reconf <VF_NUM>",
-	 "Change the number of VFs, re-attach them to\ntheir VMs; 0 removes all"},
+	 "Change the number of VFs, re-attach them to\ntheir VMs; 0 removes all", 0},
 	{"attach", ESFM_CMD_ATTACH, true, 2, {ARG_INDEX, ARG_VM}, "attach <VF_IDX> <VM_NAME>",
-	 "Attach one VF to a VM (live and persistent\nif it runs, else persistent)"},
+	 "Attach one VF to a VM (live and persistent\nif it runs, else persistent)", 0},
 	{"detach", ESFM_CMD_DETACH, true, 1, {ARG_INDEX}, "detach <VF_IDX>",
-	 "Detach one VF from the VM that holds it"},
+	 "Detach one VF from the VM that holds it", 0},
 	{"list_vfs", ESFM_CMD_LIST_VFS, true, 0, {0}, "list_vfs",
-	 "List the VFs: index, address, driver, state, VM"},
+	 "List the VFs: index, address, driver, state, VM", 0},
 	{"list_vf_vm", ESFM_CMD_LIST_VF_VM, true, 0, {0}, "list_vf_vm",
-	 "List which VM holds each VF, live and persistent"},
+	 "List which VM holds each VF, live and persistent", 0},
 	{"print_kernel", ESFM_CMD_PRINT_KERNEL, true, 0, {0}, "print_kernel",
-	 "Print the last bitstream flashed on the PF"},
+	 "Print the last bitstream flashed on the PF", 0},
 	{"status", ESFM_CMD_STATUS, false, 0, {0}, "status [--json]",
-	 "Show every pool and PF: VFs, drivers, states,\nowners"},
+	 "Show every pool and PF: VFs, drivers, states,\nowners", 0},
 	{"pool-list", ESFM_CMD_POOL_LIST, false, 0, {0}, "pool-list",
-	 "List the pools defined in pools.d"},
+	 "List the pools defined in pools.d", 0},
 	{"pool-show", ESFM_CMD_POOL_SHOW, false, 1, {ARG_POOL}, "pool-show <POOL>",
-	 "Show one pool's definition and VFs"},
+	 "Show one pool's definition and VFs", 0},
+	{"pool-gc", ESFM_CMD_POOL_GC, false, 0, {ARG_POOL}, "pool-gc [POOL]",
+	 "Free VFs recorded for VMs that no longer hold\nthem (state repair)", 1},
 	{"pool-check", ESFM_CMD_POOL_CHECK, false, 0, {0}, "pool-check",
-	 "Validate esfm.conf and every pool file"},
+	 "Validate esfm.conf and every pool file", 0},
 };
 
 static const struct option {
@@ -293,7 +296,7 @@ int esfm_cli_parse(int argc, char *const argv[], struct esfm_cli *cli, struct es
 			cli->cmd = c->cmd;
 			continue;
 		}
-		if (npos >= c->nargs)
+		if (npos >= c->nargs + c->optional)
 			return usage_error(err, "unexpected argument '%s'", w);
 		if (parse_positional(c, npos++, w, cli, err) < 0)
 			return -1;

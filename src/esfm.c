@@ -173,6 +173,19 @@ static int cmd_pool_check(struct esfm_ctx *ctx, struct esfm_err *err)
 	return 0;
 }
 
+static int cmd_pool_gc(struct esfm_ctx *ctx, const struct esfm_cli *cli, struct esfm_err *err)
+{
+	struct ui_state u = {.quiet = cli->quiet};
+	struct esfm_ui ui = {ui_step, ui_warn, NULL, &u};
+	size_t freed;
+
+	if (esfm_op_gc(ctx, cli->pool[0] ? cli->pool : NULL, &ui, &freed, err) < 0)
+		return -1;
+	if (!cli->quiet)
+		printf("esfm: pool-gc: %zu VF%s freed\n", freed, freed == 1 ? "" : "s");
+	return 0;
+}
+
 static int cmd_list(struct esfm_ctx *ctx, const struct esfm_cli *cli, struct esfm_err *err)
 {
 	struct esfm_pf_view v;
@@ -312,6 +325,9 @@ static int run(struct esfm_cli *cli, struct esfm_err *err)
 		break;
 	case ESFM_CMD_POOL_CHECK:
 		r = cmd_pool_check(&ctx, err);
+		break;
+	case ESFM_CMD_POOL_GC:
+		r = cmd_pool_gc(&ctx, cli, err);
 		break;
 	default:
 		r = run_pf_command(&ctx, cli, err);

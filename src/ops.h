@@ -93,6 +93,15 @@ int esfm_op_detach(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, unsigne
 int esfm_op_view(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, bool with_libvirt,
 		 struct esfm_pf_view *view, struct esfm_err *err);
 
+/*
+ * Free the VFs recorded for a holder that no longer holds them (its VM is
+ * gone, a hook loan's VM is not running, the VM's XML does not name the VF),
+ * in @pool or, NULL, in every pool. Reservations younger than two minutes
+ * are kept: their VM may be starting. *freed counts what was freed.
+ */
+int esfm_op_gc(struct esfm_ctx *ctx, const char *pool, const struct esfm_ui *ui, size_t *freed,
+	       struct esfm_err *err);
+
 /* Every declared pool and every PF with a state file, as JSON (stable, see esfm-pool(5)). */
 int esfm_op_status_json(struct esfm_ctx *ctx, bool with_libvirt, char **out, struct esfm_err *err);
 

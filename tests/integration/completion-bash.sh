@@ -94,7 +94,7 @@ t_is "sourcing it registers the function for esfm" \
 
 # --- positions -----------------------------------------------------------------------------
 t_comp "first word: SR-IOV PFs (not the plain device, not VFs) and pool commands" \
-	"0000:83:00.0 0000:84:00.0 pool-check pool-list pool-show status" esfm ""
+	"0000:83:00.0 0000:84:00.0 pool-check pool-gc pool-list pool-show status" esfm ""
 t_comp "first word, a PF address being typed (bash split it at ':')" \
 	"83:00.0 84:00.0" esfm 0000 : 8
 t_comp "first word, the address nearly complete" "00.0" esfm 0000 : 84 : 0
@@ -103,7 +103,7 @@ t_comp "after a PF: the PF commands" \
 t_comp "after a PF split at ':' as bash does: the PF commands" \
 	"attach detach init list_vf_vm list_vfs print_kernel reconf" esfm 0000 : 83 : 00.0 ""
 t_comp "a PF command by prefix" "list_vf_vm list_vfs" esfm 0000 : 83 : 00.0 list
-t_comp "pool commands by prefix" "pool-check pool-list pool-show" esfm pool
+t_comp "pool commands by prefix" "pool-check pool-gc pool-list pool-show" esfm pool
 t_comp "attach: the PF's VF indices, in numeric order" "0 1 10 2" esfm 0000:83:00.0 attach ""
 t_is "attach: the indices are offered as 0 1 2 10 (numeric, not lexical)" \
 	"$(env -i PATH=/usr/bin:/bin ESFM_SYSFS_ROOT="$sys" bash --norc -c 'source "$1"; _esfm_vf_indices 0000:83:00.0 | tr "\n" " "' _ "$comp")" \
@@ -136,7 +136,7 @@ t_comp "pool-show by prefix" "nic.1" esfm pool-show n
 t_is "no pools.d: no pool names, no error" \
 	"$(complete_words ESFM_CONF_DIR=$work/nowhere -- esfm pool-show "")" ""
 t_is "no sysfs: no PFs, still the pool commands" \
-	"$(complete_words ESFM_SYSFS_ROOT=$work/nowhere -- esfm "")" "pool-check pool-list pool-show status"
+	"$(complete_words ESFM_SYSFS_ROOT=$work/nowhere -- esfm "")" "pool-check pool-gc pool-list pool-show status"
 t_comp "status: --json" "--json" esfm status ""
 
 # --- options -----------------------------------------------------------------------------------

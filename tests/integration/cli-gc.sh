@@ -4,21 +4,13 @@
 # runs and has VF 4 in its XML, "idle" runs without hostdevs, "off" is defined but shut off.
 set -u
 . "$ESFM_TOP/tests/lib/tap.sh"
+. "$ESFM_TOP/tests/lib/sim.sh"
 
 top=$ESFM_TOP
 work=$(mktemp -d /tmp/esfm-gc.XXXXXX)
 mnt=$work/sys
-sim_pid=
-cleanup() {
-	[ -n "$sim_pid" ] && "$top/tests/sim/sim-stop" "$mnt" "$sim_pid" >/dev/null 2>&1
-	rm -rf "$work"
-}
-trap cleanup EXIT
-sim_pid=$("$top/tests/sim/sim-start" "$top/tests/sim/topologies/qdma.topo" "$mnt") || {
-	t_fail "simulator started"
-	t_done
-	exit 1
-}
+trap 'sim_down; rm -rf "$work"' EXIT
+sim_up "$top/tests/sim/topologies/qdma.topo" "$mnt"
 uuid() { printf '6b3f0d5c-0000-4000-8000-%012d' "$1"; }
 dom() { # name index running hostdev-function-or-empty
 	printf "  <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n"

@@ -5,28 +5,20 @@
 # simulator that broke a kernel rule makes these fail too (e.g. the EBUSY rule: test "raw 2->3").
 set -u
 . "$ESFM_TOP/tests/lib/tap.sh"
+. "$ESFM_TOP/tests/lib/sim.sh"
 
 top=$ESFM_TOP
 work=$(mktemp -d /tmp/esfm-pci-sim.XXXXXX)
 mnt=$work/sys
-sim_pid=
-cleanup() {
-	[ -n "$sim_pid" ] && "$top/tests/sim/sim-stop" "$mnt" "$sim_pid" >/dev/null 2>&1
-	rm -rf "$work"
-}
-trap cleanup EXIT
-sim_pid=$("$top/tests/sim/sim-start" "$top/tests/sim/topologies/qdma.topo" "$mnt") || {
-	t_fail "simulator started"
-	t_done
-	exit 1
-}
+trap 'sim_down; rm -rf "$work"' EXIT
+sim_up "$top/tests/sim/topologies/qdma.topo" "$mnt"
 export ESFM_SYSFS_ROOT=$mnt
 P=$ESFM_BUILD/tests/tools/esfm-pcictl
 QDMA=0000:83:00.0
 NVME=0000:01:00.0
 PLAIN=0000:00:1f.0
-ctl() { printf '%s\n' "$*" >"$mnt/sim-control"; }
-wlog() { cat "$mnt/sim-control"; }
+ctl() { sim_ctl "$@"; }
+wlog() { sim_log; }
 pc() { t_run R "$P" "$@"; } # sets R_out, R_err, R_rc
 
 # --- PF facts ---
@@ -178,5 +170,5 @@ pc set-numvfs $QDMA 1 --no-autoprobe
 t_run H env ESFM_TEMPLATE_DIR="$top/xml-templates" "$P" hostdev-xml 0000:83:00.4 ua-esfm-fpga0-0
 t_like "hostdev XML: managed='no', the VF's address, the alias" "$(printf '%s' "$H_out" | tr -d '\n')" \
 	"managed=\"no\".*bus=\"0x83\" slot=\"0x00\" function=\"0x4\".*<alias name=\"ua-esfm-fpga0-0\"/>"
-t_ok "simulator still alive" kill -0 "$sim_pid"
+t_ok "simulator still alive" kill -0 "$SIM_PID"
 t_done

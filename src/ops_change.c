@@ -389,6 +389,48 @@ static int record(struct change *c, struct esfm_err *err)
 	return esfm_state_save(c->ctx->conf.state_dir, &c->st, err);
 }
 
+/* The VFs @uuid holds in @st, as allocations of @pool. */
+static size_t slots_of(const struct esfm_pool_state *st, const char *pool, const char *uuid,
+		       struct esfm_allocation *out)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < st->nvfs && n < ESFM_MAX_VFS_PER_VM; k++) {
+		const struct esfm_vf_slot *s = &st->vfs[k];
+
+		if (s->state == ESFM_VF_FREE || strcmp(s->uuid, uuid))
+			continue;
+		snprintf(out[n].pool, sizeof(out[n].pool), "%s", pool);
+		out[n].index = s->index;
+		out[n].addr = s->addr;
+		snprintf(out[n].alias, sizeof(out[n].alias), "%s", s->alias);
+		n++;
+	}
+	return n;
+}
+
+/* Everything @uuid holds in the pools @d names (at most ESFM_MAX_VFS_PER_VM). */
+static size_t allocations_of(struct change *c, const struct esfm_domain *d, const char *uuid,
+			     struct esfm_allocation *out)
+{
+	size_t n = 0;
+
+	for (size_t p = 0; p < d->nreq; p++) {
+		struct esfm_allocation held[ESFM_MAX_VFS_PER_VM];
+		struct esfm_err e = {0};
+		size_t got = 0;
+
+		/* This pool's lock is ours already: read its state directly. */
+		if (!strcmp(d->req[p].pool, c->pool.name))
+			got = slots_of(&c->st, c->pool.name, uuid, held);
+		else if (esfm_vfpool_held(c->ctx, d->req[p].pool, uuid, -1, held, &got, &e) < 0)
+			continue;
+		for (size_t k = 0; k < got && n < ESFM_MAX_VFS_PER_VM; k++)
+			out[n++] = held[k];
+	}
+	return n;
+}
+
 /* Hook-managed VMs that lost or kept VFs: rewrite their live metadata from the state. */
 static void refresh_metadata(struct change *c)
 {
@@ -399,45 +441,15 @@ static void refresh_metadata(struct change *c)
 		struct esfm_domain *d;
 		struct esfm_err e = {0};
 		virDomainPtr dom;
-		size_t nalloc = 0;
 
-		if (!h->held || h->origin != ESFM_ORIGIN_HOOK || !h->running)
-			continue;
-		if (esfm_virt_lookup(c->virt, h->uuid, &dom, &e) < 0)
+		if (!h->held || h->origin != ESFM_ORIGIN_HOOK || !h->running ||
+		    esfm_virt_lookup(c->virt, h->uuid, &dom, &e) < 0)
 			continue;
 		d = calloc(1, sizeof(*d));
-		if (d && esfm_virt_domain_info(dom, false, d, &e) == 0 && d->annotated) {
-			for (size_t p = 0; p < d->nreq; p++) {
-				size_t got = 0;
-				const char *pool = d->req[p].pool;
-
-				/* This pool's state is ours (lock held); read it directly. */
-				if (!strcmp(pool, c->pool.name)) {
-					for (size_t k = 0;
-					     k < c->st.nvfs && nalloc < ESFM_MAX_VFS_PER_VM; k++) {
-						const struct esfm_vf_slot *s = &c->st.vfs[k];
-
-						if (s->state == ESFM_VF_FREE ||
-						    strcmp(s->uuid, h->uuid))
-							continue;
-						snprintf(alloc[nalloc].pool,
-							 sizeof(alloc[nalloc].pool), "%s", pool);
-						alloc[nalloc].index = s->index;
-						alloc[nalloc].addr = s->addr;
-						snprintf(alloc[nalloc].alias,
-							 sizeof(alloc[nalloc].alias), "%s",
-							 s->alias);
-						nalloc++;
-					}
-					continue;
-				}
-				if (esfm_vfpool_held(c->ctx, pool, h->uuid, -1, alloc + nalloc,
-						     &got, &e) == 0)
-					nalloc += got;
-			}
-			if (esfm_domxml_annotation_xml(d, alloc, nalloc, NULL, NULL, &xml, &e) == 0)
-				esfm_virt_set_metadata(dom, xml, ESFM_VIRT_LIVE, &e);
-		}
+		if (d && esfm_virt_domain_info(dom, false, d, &e) == 0 && d->annotated &&
+		    esfm_domxml_annotation_xml(d, alloc, allocations_of(c, d, h->uuid, alloc), NULL,
+					       NULL, &xml, &e) == 0)
+			esfm_virt_set_metadata(dom, xml, ESFM_VIRT_LIVE, &e);
 		free(d);
 		virDomainFree(dom);
 	}

@@ -8,47 +8,25 @@
 # get a VF, one fails with the pool-exhausted line; a libvirtd restart keeps the allocations.
 . "$(dirname "$0")/../lib/common.sh"
 . "$E2E_LIB/l2.sh"
+. "$E2E_LIB/esfm.sh"
 
 pf=$(e2e_find_pf) || t_bail "an SR-IOV 1b36:0010 PF is present" "$(lspci -nn 2>&1)"
 esfm=/usr/local/bin/esfm
-hooklog=/var/log/esfm-hook.log
-doms=(e2e10-a e2e10-b e2e10-s e2e10-p0 e2e10-p1 e2e10-p2 e2e10-p3 e2e10-p4)
-cleanup() {
-	local d
-	for d in "${doms[@]}"; do
-		e2e_destroy_domain "$d"
-		cp "$(l2_serial_log "$d")" "$E2E_ARTIFACTS/" 2>/dev/null
-	done
-	cp "$hooklog" /run/esfm/*.state "$E2E_ARTIFACTS/" 2>/dev/null
-	rm -f /etc/esfm/pools.d/nvme0.xml
-	rm -rf /run/esfm
-	e2e_reset_pf "$pf"
-}
-trap cleanup EXIT
-e2e_reset_pf "$pf"
-rm -rf /run/esfm
+hooklog=$E2E_ESFM_HOOKLOG
+trap 'e2e_esfm_cleanup "$pf" e2e10-a e2e10-b e2e10-s e2e10-p0 e2e10-p1 e2e10-p2 e2e10-p3 e2e10-p4' EXIT
+e2e_esfm_cleanup "$pf"
 
 # --- install: binaries, templates, the qemu.d drop-in, SIGHUP to libvirtd ---
-t_run in "$E2E_SRC/install.sh" --builddir "$E2E_BUILD" --prefix /usr/local
-t_is "install.sh exits 0" "$in_rc" 0
-printf '%s\n%s\n' "$in_out" "$in_err" >"$E2E_ARTIFACTS/install.log"
+rc=0
+e2e_esfm_install || rc=$?
+t_is "install.sh exits 0" "$rc" 0
 t_is "the hook is a qemu.d drop-in" "$(readlink /etc/libvirt/hooks/qemu.d/esfm)" \
 	/usr/local/libexec/esfm/esfm-hook
-t_like "install.sh told libvirtd (SIGHUP) or found it will see the hook" "$in_out$in_err" \
+t_like "install.sh told libvirtd (SIGHUP) or found it will see the hook" "$E2E_INSTALL_OUT" \
 	'SIGHUP|signalled|sees|will find|already'
-cat >/etc/esfm/esfm.conf <<EOF
-# e2e 10-hook
-log_file = $hooklog
-log_level = info
-EOF
+printf 'log_file = %s\nlog_level = info\n' "$hooklog" >/etc/esfm/esfm.conf
 : >"$hooklog"
-cat >/etc/esfm/pools.d/nvme0.xml <<EOF
-<pool type='sriov'>
-  <name>nvme0</name>
-  <source><pf address='$pf'/></source>
-  <vfs count='4' driver='vfio-pci'/>
-</pool>
-EOF
+e2e_esfm_pool nvme0 "$pf" 4
 t_is "pool-check" "$($esfm pool-check 2>&1)" "configuration OK (1 pool)"
 
 define() { # name [l2_domain_xml options]

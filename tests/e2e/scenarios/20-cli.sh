@@ -7,36 +7,17 @@
 # from the hook keeps it across a reconf, with its state and live metadata still true.
 . "$(dirname "$0")/../lib/common.sh"
 . "$E2E_LIB/l2.sh"
+. "$E2E_LIB/esfm.sh"
 
 pf=$(e2e_find_pf) || t_bail "an SR-IOV 1b36:0010 PF is present" "$(lspci -nn 2>&1)"
 esfm=/usr/local/bin/esfm
-hooklog=/var/log/esfm-hook.log
-doms=(everestg0 everestg1 everestg2 e2e20-h)
-cleanup() {
-	local d
-	for d in "${doms[@]}"; do
-		e2e_destroy_domain "$d"
-		cp "$(l2_serial_log "$d")" "$E2E_ARTIFACTS/" 2>/dev/null
-	done
-	cp "$hooklog" /run/esfm/*.state "$E2E_ARTIFACTS/" 2>/dev/null
-	rm -f /etc/esfm/pools.d/nvme0.xml
-	rm -rf /run/esfm
-	e2e_reset_pf "$pf"
-}
-trap cleanup EXIT
-e2e_reset_pf "$pf"
-rm -rf /run/esfm
-"$E2E_SRC/install.sh" --builddir "$E2E_BUILD" --prefix /usr/local >"$E2E_ARTIFACTS/install.log" 2>&1 ||
-	t_bail "esfm installed" "$(cat "$E2E_ARTIFACTS/install.log")"
+hooklog=$E2E_ESFM_HOOKLOG
+trap 'e2e_esfm_cleanup "$pf" everestg0 everestg1 everestg2 e2e20-h' EXIT
+e2e_esfm_cleanup "$pf"
+e2e_esfm_install || t_bail "esfm installed" "$E2E_INSTALL_OUT"
 printf 'log_file = %s\nlog_level = info\n' "$hooklog" >/etc/esfm/esfm.conf
 : >"$hooklog"
-cat >/etc/esfm/pools.d/nvme0.xml <<EOF
-<pool type='sriov'>
-  <name>nvme0</name>
-  <source><pf address='$pf'/></source>
-  <vfs count='4' driver='vfio-pci'/>
-</pool>
-EOF
+e2e_esfm_pool nvme0 "$pf" 4
 
 has_alias() { virsh_ dumpxml "$1" 2>/dev/null | grep -q "<alias name='$2'/>"; }
 no_alias() { ! has_alias "$@"; }

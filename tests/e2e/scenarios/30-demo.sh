@@ -7,6 +7,7 @@
 # The "# " lines are the narration; every step is also checked.
 . "$(dirname "$0")/../lib/common.sh"
 . "$E2E_LIB/l2.sh"
+. "$E2E_LIB/esfm.sh"
 
 say() { printf '#\n# == %s\n' "$*"; }
 show() { printf '%s\n' "$@" | sed 's/^/#    /'; }
@@ -19,15 +20,8 @@ run() { # command...: shows it, runs it, shows its output
 
 pf=$(e2e_find_pf) || t_bail "an SR-IOV 1b36:0010 PF is present" "$(lspci -nn 2>&1)"
 vm=everestg3
-cleanup() {
-	e2e_destroy_domain "$vm"
-	rm -f /etc/esfm/pools.d/nvme0.xml
-	rm -rf /run/esfm
-	e2e_reset_pf "$pf"
-}
-trap cleanup EXIT
-e2e_reset_pf "$pf"
-rm -rf /run/esfm
+trap 'e2e_esfm_cleanup "$pf" "$vm"' EXIT
+e2e_esfm_cleanup "$pf"
 
 say "This host (L1) has an SR-IOV NVMe controller; the kernel can give it 4 VFs"
 show "$(lspci -nn -s "$pf")" "sriov_totalvfs: $(cat "/sys/bus/pci/devices/$pf/sriov_totalvfs")"
@@ -38,13 +32,7 @@ t_is "install.sh" "$R_rc" 0
 : >/etc/esfm/esfm.conf
 
 say "Declare a pool of the PF's 4 VFs (/etc/esfm/pools.d/nvme0.xml)"
-cat >/etc/esfm/pools.d/nvme0.xml <<EOF
-<pool type='sriov'>
-  <name>nvme0</name>
-  <source><pf address='$pf'/></source>
-  <vfs count='4' driver='vfio-pci'/>
-</pool>
-EOF
+e2e_esfm_pool nvme0 "$pf" 4
 show "$(cat /etc/esfm/pools.d/nvme0.xml)"
 run esfm pool-check
 t_is "esfm pool-check" "$R_out" "configuration OK (1 pool)"

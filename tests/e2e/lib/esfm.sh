@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# esfm installed on L1, for the scenarios that use the hook or the CLI (source after common.sh
+# and l2.sh).
+#   e2e_esfm_install              install.sh into /usr/local (binaries, the qemu.d drop-in,
+#                                 SIGHUP to libvirtd); sets E2E_INSTALL_OUT, returns its status
+#   e2e_esfm_pool NAME PF COUNT   writes /etc/esfm/pools.d/NAME.xml
+#   e2e_esfm_cleanup PF DOMAIN... destroys and undefines the domains (their serial logs and the
+#                                 state files go to the artifacts), drops pools and state, resets
+#                                 the PF
+E2E_ESFM_HOOKLOG=/var/log/esfm-hook.log
+
+e2e_esfm_install() {
+	local rc=0
+	E2E_INSTALL_OUT=$("$E2E_SRC/install.sh" --builddir "$E2E_BUILD" --prefix /usr/local 2>&1) || rc=$?
+	printf '%s\n' "$E2E_INSTALL_OUT" >>"$E2E_ARTIFACTS/install.log"
+	return "$rc"
+}
+
+e2e_esfm_pool() {
+	cat >"/etc/esfm/pools.d/$1.xml" <<POOL
+<pool type='sriov'>
+  <name>$1</name>
+  <source><pf address='$2'/></source>
+  <vfs count='$3' driver='vfio-pci'/>
+</pool>
+POOL
+}
+
+e2e_esfm_cleanup() {
+	local pf=$1 d
+	shift
+	for d in "$@"; do
+		e2e_destroy_domain "$d"
+		cp "$(l2_serial_log "$d")" "$E2E_ARTIFACTS/" 2>/dev/null
+	done
+	cp "$E2E_ESFM_HOOKLOG" /run/esfm/*.state "$E2E_ARTIFACTS/" 2>/dev/null
+	rm -f /etc/esfm/pools.d/*.xml
+	rm -rf /run/esfm
+	e2e_reset_pf "$pf"
+}

@@ -9,7 +9,7 @@ set -u
 top=$ESFM_TOP
 work=$(mktemp -d /tmp/esfm-gc.XXXXXX)
 mnt=$work/sys
-trap 'sim_down; rm -rf "$work"' EXIT
+trap 'sim_finish "$work"' EXIT
 sim_up "$top/tests/sim/topologies/qdma.topo" "$mnt"
 uuid() { printf '6b3f0d5c-0000-4000-8000-%012d' "$1"; }
 dom() { # name index running hostdev-function-or-empty

@@ -10,7 +10,7 @@ set -u
 top=$ESFM_TOP
 work=$(mktemp -d /tmp/esfm-pci-sim.XXXXXX)
 mnt=$work/sys
-trap 'sim_down; rm -rf "$work"' EXIT
+trap 'sim_finish "$work"' EXIT
 sim_up "$top/tests/sim/topologies/qdma.topo" "$mnt"
 export ESFM_SYSFS_ROOT=$mnt
 P=$ESFM_BUILD/tests/tools/esfm-pcictl

@@ -3,6 +3,8 @@
 #   sim_up TOPOLOGY MOUNTPOINT  starts it (stopped by pid at exit, with the work dir cleaned by
 #                               the caller); on failure reports one failed check and exits
 #   sim_down                    stops it (idempotent)
+#   sim_finish WORKDIR          sim_down, then removes WORKDIR unless the mount is still there
+#                               (it is kept and said so) or ESFM_KEEP=1; for EXIT traps
 #   sim_ctl COMMAND...          one line to sim-control (fault and latency injection)
 #   sim_log                     the write log (one "<path> <value>" line per write)
 SIM_PID=
@@ -25,3 +27,14 @@ sim_down() {
 
 sim_ctl() { printf '%s\n' "$*" >"$SIM_MNT/sim-control"; }
 sim_log() { cat "$SIM_MNT/sim-control"; }
+
+sim_finish() {
+	sim_down
+	if [ -n "$SIM_MNT" ] && mountpoint -q "$SIM_MNT" 2>/dev/null; then
+		echo "# $SIM_MNT still mounted: $1 kept" >&2
+	elif [ "${ESFM_KEEP:-0}" = 1 ]; then
+		echo "# kept $1" >&2
+	else
+		rm -rf --one-file-system -- "$1"
+	fi
+}

@@ -14,7 +14,8 @@
 #   l2_virt_type                  $ESFM_E2E_L2_TYPE if set, else kvm if libvirt can use /dev/kvm in
 #                                 L1, else qemu (TCG)
 #   l2_initramfs                  builds (once per scenario) and prints the initramfs path
-#   l2_domain_xml NAME [opts]     prints the domain XML; opts:
+#   l2_domain_xml NAME [opts]     prints the domain XML (type l2_virt_type with --linux, else
+#                                 qemu: a guest without OS needs no nested KVM); opts:
 #       --linux                   boot the L2 Linux (default: no OS, sits in SeaBIOS)
 #       --hostdev FILE            put this device XML (e.g. from esfm-pcictl hostdev-xml) in <devices>
 #       --ports N                 spare pcie-root-ports (default 4)
@@ -112,7 +113,11 @@ l2_domain_xml() {
 		esac
 		shift
 	done
-	echo "<domain type='$(l2_virt_type)' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+	# Only a guest with an OS to boot gets nested KVM: every KVM guest in a TCG L1 risks the
+	# emulated SVM hanging L1; a guest that sits in SeaBIOS is just as good under TCG.
+	local type=qemu
+	[ -n "$linux" ] && type=$(l2_virt_type)
+	echo "<domain type='$type' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
 	echo "  <name>$name</name>"
 	echo "  <memory unit='MiB'>$mem</memory>"
 	echo "  <vcpu placement='static'>1</vcpu>"

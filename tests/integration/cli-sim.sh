@@ -22,6 +22,7 @@ top=${ESFM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${ESFM_BUILD:-$top/build/check}
 fix=$top/tests/integration/cli-fixtures
 . "$top/tests/lib/tap.sh"
+. "$top/tests/lib/sim.sh"
 . "$top/tests/lib/libvirtd.sh"
 
 missing=
@@ -71,27 +72,15 @@ cleanup() {
 		[ ! -s "$work/esfm.log" ] || tail -n 20 "$work/esfm.log" | sed 's/^/# esfm.log: /'
 	}
 	lv_stop || echo "# lv_stop failed" >&2
-	if [ -n "$sim_pid" ]; then
-		"$top/tests/sim/sim-stop" "$mnt" "$sim_pid" || echo "# sim-stop failed" >&2
-	fi
-	if mountpoint -q "$mnt" 2>/dev/null; then
-		echo "# $mnt still mounted: $work kept" >&2
-	elif [ "${ESFM_KEEP:-0}" = 1 ]; then
-		echo "# kept $work" >&2
-	else
-		rm -rf --one-file-system -- "$work"
-	fi
+	SIM_PID=$sim_pid SIM_MNT=$mnt
+	sim_finish "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 # --- simulator, configuration -------------------------------------------------------------------
-if ! sim_pid=$(ESFM_BUILD=$build ESFM_SIM_LOG=$work/sim.log "$top/tests/sim/sim-start" "$fix/cli.topo" "$mnt" 2>"$work/sim-start.err"); then
-	sim_pid=
-	t_fail "start the sysfs simulator" "$(cat "$work/sim-start.err")"
-	t_done
-	exit 1
-fi
+ESFM_BUILD=$build ESFM_SIM_LOG=$work/sim.log sim_up "$fix/cli.topo" "$mnt"
+sim_pid=$SIM_PID
 t_like "sysfs simulator runs (pid $sim_pid)" "$sim_pid" '^[0-9]+$'
 
 mkdir -p "$conf/pools.d" "$fw"

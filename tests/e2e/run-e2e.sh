@@ -11,11 +11,14 @@
 #      ESFM_E2E_TIMEOUT           host watchdog for the whole L1 run, seconds (default: computed)
 #      ESFM_E2E_BOOT_TIMEOUT      L1 must reach the test script within this (default 300)
 #      ESFM_E2E_BUILD_TIMEOUT     make all tests inside L1 (default 600)
-#      ESFM_E2E_SCENARIO_TIMEOUT  per scenario (default 300)
+#      ESFM_E2E_SCENARIO_TIMEOUT  per scenario (default: the scenario's "# e2e-timeout: SECS" line, else 300)
 #      ESFM_E2E_HANG_TIMEOUT      L1 counts as hung when its heartbeat stops this long (default 90)
 #      ESFM_E2E_L1_ATTEMPTS       L1 runs when L1 hangs or does not boot (default 2)
 #      ESFM_E2E_MIRROR            Debian mirror for the image (default: from /etc/apt sources)
 #      ESFM_E2E_L2_TYPE           kvm or qemu: domain type of the L2 guests (default: kvm if usable)
+#      ESFM_E2E_REPEAT=N          stress mode: every selected scenario N times in one L1 boot
+#      ESFM_E2E_PROBE=NAME        run the measurement tests/e2e/probes/NAME.sh instead of scenarios
+#      ESFM_E2E_PROBE_ARGS        its arguments (key=value words, see the probe)
 # exit: 0 all passed, 1 a scenario or the L1 run failed, 2 setup error (image, tools, selection).
 set -uo pipefail
 
@@ -24,19 +27,28 @@ top=$(cd "$here/../.." && pwd)
 cache=${ESFM_E2E_CACHE:-/var/tmp/esfm-e2e}
 boot_timeout=${ESFM_E2E_BOOT_TIMEOUT:-300}
 build_timeout=${ESFM_E2E_BUILD_TIMEOUT:-600}
-scen_timeout=${ESFM_E2E_SCENARIO_TIMEOUT:-300}
 hang_timeout=${ESFM_E2E_HANG_TIMEOUT:-90}
+repeat=${ESFM_E2E_REPEAT:-1}
 
 say() { printf 'e2e: %s\n' "$*"; }
 die() { printf 'e2e: error: %s\n' "$*" >&2; exit 2; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
+case $repeat in '' | *[!0-9]* | 0) die "ESFM_E2E_REPEAT must be a positive number, not '$repeat'" ;; esac
 [ "$(id -u)" = 0 ] || die "must run as root (debootstrap for the image; QEMU)"
 
 # --- scenarios (first: a bad selection must not cost an image build and a boot) ---
+# ESFM_E2E_PROBE=NAME runs tests/e2e/probes/NAME.sh instead (measurements, not tests).
 scenarios=()
+scen_dir=scenarios
+if [ -n "${ESFM_E2E_PROBE:-}" ]; then
+	scen_dir=probes
+	[ -x "$here/probes/$ESFM_E2E_PROBE.sh" ] || die "no probe $here/probes/$ESFM_E2E_PROBE.sh"
+	scenarios=("$ESFM_E2E_PROBE")
+fi
 for f in "$here"/scenarios/[0-9][0-9]-*.sh; do
+	[ -z "${ESFM_E2E_PROBE:-}" ] || break
 	[ -f "$f" ] || continue
 	n=$(basename "$f" .sh)
 	if [ -n "${ESFM_E2E_ONLY:-}" ] && ! grep -qE -- "$ESFM_E2E_ONLY" <<<"$n"; then continue; fi
@@ -45,6 +57,16 @@ for f in "$here"/scenarios/[0-9][0-9]-*.sh; do
 done
 [ ${#scenarios[@]} -gt 0 ] || die "no scenario matches ESFM_E2E_ONLY='${ESFM_E2E_ONLY:-}' in $here/scenarios"
 say "scenarios: ${scenarios[*]}"
+
+# Each scenario's time limit: ESFM_E2E_SCENARIO_TIMEOUT, else its own "# e2e-timeout: SECS" line
+# (a scenario that boots several L2 guests one after another needs more), else 300 s. The host
+# watchdog allows their sum plus 60 s per scenario for the runner's cleanup.
+# shellcheck source=lib/timeout.sh
+. "$here/lib/timeout.sh"
+scenario_secs=0
+for n in "${scenarios[@]}"; do
+	scenario_secs=$((scenario_secs + $(e2e_scenario_timeout "$here/$scen_dir/$n.sh") + 60))
+done
 
 # --- host tools (CI runs on a fresh machine) ---
 need=()
@@ -128,12 +150,15 @@ boot_l1() {
 	{
 		printf 'ESFM_E2E_SCENARIOS=%q\n' "${scenarios[*]}"
 		printf 'ESFM_E2E_BUILD_TIMEOUT=%q\n' "$build_timeout"
-		printf 'ESFM_E2E_SCENARIO_TIMEOUT=%q\n' "$scen_timeout"
+		printf 'ESFM_E2E_SCENARIO_TIMEOUT=%q\n' "${ESFM_E2E_SCENARIO_TIMEOUT:-}"
 		printf 'ESFM_E2E_MAKE_JOBS=2\n'
 		printf 'ESFM_E2E_L2_TYPE=%q\n' "${ESFM_E2E_L2_TYPE:-}"
+		printf 'ESFM_E2E_SCENARIO_DIR=%q\n' "$scen_dir"
+		printf 'ESFM_E2E_PROBE_ARGS=%q\n' "${ESFM_E2E_PROBE_ARGS:-}"
+		printf 'ESFM_E2E_REPEAT=%q\n' "$repeat"
 	} >"$res/config.env"
 
-	total_timeout=${ESFM_E2E_TIMEOUT:-$((boot_timeout + build_timeout + 180 + ${#scenarios[@]} * (scen_timeout + 60) + 120))}
+	total_timeout=${ESFM_E2E_TIMEOUT:-$((boot_timeout + build_timeout + 180 + repeat * scenario_secs + 120))}
 
 	# --- boot L1 (FACTS.md section 5) ---
 	qemu=(
@@ -262,7 +287,14 @@ if [ -f "$res/build.rc" ] && [ "$(cat "$res/build.rc")" != 0 ]; then
 		"$( (grep -E -B3 -A2 '(error|Error)[: ]|\*\*\*' "$res/build.log" || tail -n 30 "$res/build.log") 2>/dev/null |
 			head -n 40)"
 fi
-for n in "${scenarios[@]}"; do
+keys=()
+for r in $(seq 1 "$repeat"); do
+	for n in "${scenarios[@]}"; do
+		if [ "$repeat" = 1 ]; then keys+=("$n"); else keys+=("$n.r$r"); fi
+	done
+done
+declare -A npass=()
+for n in "${keys[@]}"; do
 	tap=$res/scenarios/$n.tap
 	rc=$(cat "$res/scenarios/$n.rc" 2>/dev/null || echo "not run")
 	secs=$(awk -v k="scenario:$n" '$1 == k { print $2 }' "$res/timings" 2>/dev/null)
@@ -275,11 +307,26 @@ for n in "${scenarios[@]}"; do
 	fi
 	if [ "$rc" = 0 ] && [ -f "$tap" ] && ! grep -q '^not ok' "$tap" && grep -qE '^1\.\.[0-9]+' "$tap"; then
 		passed=$((passed + 1))
+		npass[${n%.r[0-9]*}]=$((${npass[${n%.r[0-9]*}]:-0} + 1))
 	else
 		failed=$((failed + 1))
 		echo "# FAILED: $n"
 	fi
 done
+if [ "$repeat" -gt 1 ]; then
+	echo
+	echo "# stress mode: $repeat rounds in one L1 boot; passes per scenario and its times (s):"
+	for n in "${scenarios[@]}"; do
+		printf '#   %-16s %s/%s  %s\n' "$n" "${npass[$n]:-0}" "$repeat" \
+			"$(awk -v p="scenario:$n.r" 'index($1, p) == 1 { printf "%s ", $2 }' "$res/timings" 2>/dev/null)"
+	done
+fi
+# Every L2 Linux boot of the run (tests/e2e/lib/l2.sh records them): how long, and how many tries.
+if [ -s "$res/l2-boots" ]; then
+	echo
+	awk '{ n++; t += $3; if ($3 > mx) mx = $3; if (mn == "" || $3 < mn) mn = $3; if ($4 > 1) r += $4 - 1; if ($5 != "ready") f++ }
+		END { printf "# L2 Linux boots: %d, ready after %.1f s on average (min %.1f, max %.1f), boot retries %d, never ready %d\n", n, t / n, mn, mx, r, f }' "$res/l2-boots"
+fi
 
 echo
 echo "# timings (s):"

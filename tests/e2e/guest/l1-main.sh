@@ -16,9 +16,12 @@ export LC_ALL=C.UTF-8 HOME=/root
 
 ESFM_E2E_SCENARIOS=
 ESFM_E2E_BUILD_TIMEOUT=600
-ESFM_E2E_SCENARIO_TIMEOUT=300
+ESFM_E2E_SCENARIO_TIMEOUT=
 ESFM_E2E_MAKE_JOBS=2
 ESFM_E2E_L2_TYPE=
+ESFM_E2E_SCENARIO_DIR=scenarios
+ESFM_E2E_PROBE_ARGS=
+ESFM_E2E_REPEAT=1
 # shellcheck source=/dev/null
 [ -f "$res/config.env" ] && . "$res/config.env"
 
@@ -114,42 +117,57 @@ sweep() {
 }
 sweep >/dev/null
 
-for name in $ESFM_E2E_SCENARIOS; do
-	script=$work/tests/e2e/scenarios/$name.sh
-	tap=$res/scenarios/$name.tap
-	art=$res/artifacts/$name
+# shellcheck source=../lib/timeout.sh
+. "$work/tests/e2e/lib/timeout.sh"
+
+# ESFM_E2E_REPEAT rounds of every scenario in this one L1 boot (stress mode); a round's results
+# are keyed NAME.rN when there is more than one round.
+run_scenario() { # name key
+	local name=$1 key=$2 script tap art t rc secs left
+	local limit
+	script=$work/tests/e2e/$ESFM_E2E_SCENARIO_DIR/$name.sh
+	limit=$(e2e_scenario_timeout "$script")
+	tap=$res/scenarios/$key.tap
+	art=$res/artifacts/$key
 	mkdir -p "$art"
-	progress "scenario $name: start"
+	progress "scenario $key: start"
 	t=$(now)
 	if [ ! -x "$script" ]; then
 		printf 'not ok 1 - %s is not an executable file (chmod +x)\n1..1\n' "$script" >"$tap"
-		echo 126 >"$res/scenarios/$name.rc"
-		timing "scenario:$name" 0.0
-		progress "scenario $name: not executable"
-		continue
+		echo 126 >"$res/scenarios/$key.rc"
+		timing "scenario:$key" 0.0
+		progress "scenario $key: not executable"
+		return
 	fi
 	(
 		cd "$work" || exit 1
 		export ESFM_E2E_SRC=$work ESFM_E2E_BUILD=$work/build/release ESFM_E2E_ARTIFACTS=$art
 		export ESFM_E2E_WORK=/var/tmp/esfm-e2e/$name ESFM_TEMPLATE_DIR=$work/xml-templates
-		export ESFM_E2E_L2_TYPE
+		export ESFM_E2E_L2_TYPE ESFM_E2E_PROBE_ARGS ESFM_E2E_L2_BOOTLOG=$res/l2-boots
+		export ESFM_E2E_KEY=$key
 		rm -rf "$ESFM_E2E_WORK"
 		mkdir -p "$ESFM_E2E_WORK"
-		exec timeout --kill-after=15 "$ESFM_E2E_SCENARIO_TIMEOUT" "$script" </dev/null
+		exec timeout --kill-after=15 "$limit" "$script" </dev/null
 	) >"$tap" 2>"$art/stderr.log"
 	rc=$?
 	secs=$(since "$t")
 	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-		echo "not ok - scenario timed out after $ESFM_E2E_SCENARIO_TIMEOUT s (killed)" >>"$tap"
+		echo "not ok - scenario timed out after $limit s (killed)" >>"$tap"
 	fi
 	left=$(sweep)
 	if [ -n "$left" ]; then
 		echo "# left behind (cleaned up by the runner):$left" >>"$tap"
 		[ "$rc" = 0 ] && rc=99
 	fi
-	echo "$rc" >"$res/scenarios/$name.rc"
-	timing "scenario:$name" "$secs"
-	progress "scenario $name: exit $rc ($secs s)"
+	echo "$rc" >"$res/scenarios/$key.rc"
+	timing "scenario:$key" "$secs"
+	progress "scenario $key: exit $rc ($secs s)"
+}
+
+for round in $(seq 1 "$ESFM_E2E_REPEAT"); do
+	for name in $ESFM_E2E_SCENARIOS; do
+		if [ "$ESFM_E2E_REPEAT" = 1 ]; then run_scenario "$name" "$name"; else run_scenario "$name" "$name.r$round"; fi
+	done
 done
 
 sync

@@ -1,5 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2154 # t_run sets <prefix>_out, _err, _rc
+# e2e-timeout: 420
 # The nested platform itself, in plain shell (no esfm code): the emulated NVMe PF with SR-IOV, the
 # IOMMU, VFIO, libvirtd, and the tiny L2 Linux reporting its PCI devices on the serial log.
 . "$(dirname "$0")/../lib/common.sh"

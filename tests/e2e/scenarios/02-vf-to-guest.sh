@@ -1,5 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2154 # t_run sets <prefix>_out, _err, _rc
+# e2e-timeout: 420
 # A VF really reaching a guest: a libvirt domain with a VF <hostdev> (XML from esfm-pcictl
 # hostdev-xml, managed='no', the VF bound to vfio-pci beforehand) starts; the VF is in the live XML
 # under its alias; the L2 Linux sees the VF's PCI ID on its serial console; live detach removes it

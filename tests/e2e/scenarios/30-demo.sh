@@ -1,5 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2154 # t_run sets <prefix>_out, _err, _rc
+# e2e-timeout: 420
 # The demo (`make demo`): a narrated operator session on a host with a real SR-IOV device,
 # following the README's walkthrough. Install esfm, declare a pool, annotate VM everestg3 with
 # `virsh metadata`, `virsh start everestg3` -> it gets a VF and its guest sees it, `esfm reconf`

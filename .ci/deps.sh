@@ -8,6 +8,7 @@ packages=(
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	debootstrap e2fsprogs busybox-static cpio util-linux procps
 	man-db groff-base bash-completion time
+	tcl
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -8,7 +8,8 @@
 #   <prefix>/bin/esfm
 #   <prefix>/libexec/esfm/esfm-hook, esfm-hook-handler, esfm-hook-worker (real files,
 #       side by side: each finds the next one next to its own resolved path)
-#   <prefix>/share/esfm/hostdev.xml, pool.rng         (the binaries' ESFM_DATADIR)
+#   <prefix>/share/esfm/hostdev.xml, pool.rng          (the binaries' ESFM_DATADIR)
+#   <prefix>/share/esfm/program-vivado.tcl, program-xsct.tcl  (JTAG programming, flash_tool)
 #   <prefix>/share/man/man1/esfm.1, man5/esfm-pool.5, man8/esfm-hook.8
 #   <prefix>/share/bash-completion/completions/esfm
 #   <sysconfdir>/libvirt/hooks/qemu.d/esfm -> <prefix>/libexec/esfm/esfm-hook (a symlink,
@@ -351,8 +352,9 @@ check_build() {
 	for f in esfm esfm-hook esfm-hook-handler esfm-hook-worker; do
 		[ -x "$builddir/$f" ] || die "$builddir/$f not found: build first (make), or give --builddir"
 	done
-	for f in hostdev.xml pool.rng; do
-		[ -f "$top/xml-templates/$f" ] || die "$top/xml-templates/$f missing"
+	for f in xml-templates/hostdev.xml xml-templates/pool.rng flash/program-vivado.tcl \
+		flash/program-xsct.tcl; do
+		[ -f "$top/$f" ] || die "$top/$f missing"
 	done
 	[ -f "$top/completion/esfm" ] || die "$top/completion/esfm missing"
 	[ -x "$top/man/mkman.sh" ] || die "$top/man/mkman.sh missing"
@@ -445,9 +447,23 @@ write_examples() {
 # How long to wait for new VFs, or for a PF after flashing, in milliseconds.
 #vf_timeout_ms = 5000
 
-# Programmer used by 'esfm <pf> init N -b FILE': an absolute program path and its
+# Programmer used by 'esfm <pf> init N -b FILE': vivado or xsct (JTAG, with the
+# scripts esfm installs in flash_script_dir), or command (flash_command).
+#flash_tool = vivado
+#vivado_path = /tools/Xilinx/Vivado/2023.2/bin/vivado
+#xsct_path = /tools/Xilinx/Vitis/2023.2/bin/xsct
+#flash_script_dir = $datadir
+
+# The card to program when several are attached (a pool's <jtag target='...'/>
+# wins): a part of the JTAG target's name or of the cable's serial number.
+#flash_target = 21770205K01L
+
+# The Xilinx hardware server (default: the tool's own, localhost:3121).
+#hw_server = localhost:3121
+
+# Any other programmer (flash_tool = command): an absolute program path and its
 # arguments, run without a shell; {bitstream}, {pf} and {kind} are replaced.
-#flash_command = /opt/Xilinx/Vivado/bin/vivado -mode batch -source $confdir/program.tcl -tclargs {bitstream} {pf}
+#flash_command = /usr/local/bin/program-card --pci {pf} {bitstream}
 EOF
 	cat >"$tmp/README" <<EOF
 esfm pools: one file per pool, named <pool>.xml, in this directory.
@@ -496,6 +512,8 @@ do_install() {
 	install_file "$builddir/esfm-hook-worker" "$libexecdir/esfm-hook-worker" 755
 	install_file "$top/xml-templates/hostdev.xml" "$datadir/hostdev.xml" 644
 	install_file "$top/xml-templates/pool.rng" "$datadir/pool.rng" 644
+	install_file "$top/flash/program-vivado.tcl" "$datadir/program-vivado.tcl" 644
+	install_file "$top/flash/program-xsct.tcl" "$datadir/program-xsct.tcl" 644
 	install_file "$tmp/man/esfm.1" "$mandir/man1/esfm.1" 644
 	install_file "$tmp/man/esfm-pool.5" "$mandir/man5/esfm-pool.5" 644
 	install_file "$tmp/man/esfm-hook.8" "$mandir/man8/esfm-hook.8" 644

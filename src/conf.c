@@ -24,6 +24,7 @@ static void set_defaults(struct esfm_conf *c)
 	snprintf(c->state_dir, sizeof(c->state_dir), "/run/esfm");
 	snprintf(c->libvirt_uri, sizeof(c->libvirt_uri), "qemu:///system");
 	snprintf(c->template_dir, sizeof(c->template_dir), "%s", ESFM_DATADIR);
+	snprintf(c->flash_script_dir, sizeof(c->flash_script_dir), "%s", ESFM_DATADIR);
 	c->log_level = ESFM_LOG_INFO;
 	c->lock_timeout_ms = 10000;
 	c->attach_timeout_ms = 60000;
@@ -60,6 +61,32 @@ static int set_ms(long *dst, const char *v)
 	return 0;
 }
 
+/* A JTAG target selector or hw_server: one word of a safe alphabet (it becomes an argument). */
+static int set_word(char *dst, size_t len, const char *v)
+{
+	if (!*v ||
+	    strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:/-") !=
+		    strlen(v))
+		return -1;
+	return set_string(dst, len, v);
+}
+
+static int set_flash_tool(int *dst, const char *v)
+{
+	static const char *const names[] = {
+		[ESFM_FLASH_TOOL_COMMAND] = "command",
+		[ESFM_FLASH_TOOL_VIVADO] = "vivado",
+		[ESFM_FLASH_TOOL_XSCT] = "xsct",
+	};
+
+	for (size_t i = 1; i < ESFM_ARRAY_SIZE(names); i++)
+		if (!strcmp(v, names[i])) {
+			*dst = (int)i;
+			return 0;
+		}
+	return -1;
+}
+
 /* Returns 0, -1 for a bad value, -2 for an unknown key. */
 static int apply(struct esfm_conf *c, const char *key, const char *v)
 {
@@ -75,6 +102,19 @@ static int apply(struct esfm_conf *c, const char *key, const char *v)
 		return v[0] == '/' ? set_string(c->log_file, sizeof(c->log_file), v) : -1;
 	if (!strcmp(key, "flash_command"))
 		return set_string(c->flash_command, sizeof(c->flash_command), v);
+	if (!strcmp(key, "flash_tool"))
+		return set_flash_tool(&c->flash_tool, v);
+	if (!strcmp(key, "vivado_path"))
+		return v[0] == '/' ? set_string(c->vivado_path, sizeof(c->vivado_path), v) : -1;
+	if (!strcmp(key, "xsct_path"))
+		return v[0] == '/' ? set_string(c->xsct_path, sizeof(c->xsct_path), v) : -1;
+	if (!strcmp(key, "flash_script_dir"))
+		return v[0] == '/' ? set_string(c->flash_script_dir, sizeof(c->flash_script_dir), v)
+				   : -1;
+	if (!strcmp(key, "flash_target"))
+		return set_word(c->flash_target, sizeof(c->flash_target), v);
+	if (!strcmp(key, "hw_server"))
+		return set_word(c->hw_server, sizeof(c->hw_server), v);
 	if (!strcmp(key, "log_level")) {
 		int l = esfm_log_level_parse(v);
 

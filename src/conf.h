@@ -16,7 +16,16 @@
 
 #include "err.h"
 
-#define ESFM_FLASH_CMD_MAX 2048
+#define ESFM_FLASH_CMD_MAX   2048
+#define ESFM_JTAG_TARGET_MAX 128
+
+/* flash_tool: the programmer esfm runs for a bitstream (flash.h). */
+enum esfm_flash_tool {
+	ESFM_FLASH_TOOL_UNSET = 0, /* flash_command if set, else none */
+	ESFM_FLASH_TOOL_COMMAND,   /* flash_command */
+	ESFM_FLASH_TOOL_VIVADO,	   /* vivado_path + <flash_script_dir>/program-vivado.tcl */
+	ESFM_FLASH_TOOL_XSCT,	   /* xsct_path + <flash_script_dir>/program-xsct.tcl */
+};
 
 struct esfm_conf {
 	char conf_dir[PATH_MAX];
@@ -28,7 +37,13 @@ struct esfm_conf {
 	long lock_timeout_ms;	     /* lock_timeout_ms: how long a hook waits for a pool lock */
 	long attach_timeout_ms;	     /* attach_timeout_ms: bound on the hook's attach worker */
 	long vf_timeout_ms;	     /* vf_timeout_ms: wait for a new VF or a rescanned PF */
-	char flash_command[ESFM_FLASH_CMD_MAX]; /* argv template, "" if unset */
+	char flash_command[ESFM_FLASH_CMD_MAX];	 /* argv template, "" if unset */
+	int flash_tool;				 /* enum esfm_flash_tool */
+	char vivado_path[PATH_MAX];		 /* vivado_path: Vivado's bin/vivado */
+	char xsct_path[PATH_MAX];		 /* xsct_path: the Vitis/SDK bin/xsct */
+	char flash_script_dir[PATH_MAX];	 /* flash_script_dir, default <datadir>/esfm */
+	char flash_target[ESFM_JTAG_TARGET_MAX]; /* flash_target: JTAG target selector, "" */
+	char hw_server[256];			 /* hw_server: host:port, "" = the tool's default */
 	char log_file[PATH_MAX]; /* log_file: append log lines here instead of syslog */
 };
 

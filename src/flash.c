@@ -83,12 +83,107 @@ int esfm_flash_argv(const char *tmpl, const char *bitstream, const char *pf, con
 		esfm_flash_argv_free(v);
 		esfm_err_set(err, ESFM_ERR_CONFIG, 0,
 			     "flash_command must start with an absolute program path");
-		return esfm_err_hint(
-			err, "e.g. flash_command = /opt/Xilinx/Vivado/bin/vivado -mode batch "
-			     "-source /etc/esfm/program.tcl -tclargs {bitstream} {pf}");
+		return esfm_err_hint(err,
+				     "e.g. flash_command = /usr/local/bin/program-card --pci {pf} "
+				     "{bitstream}, or flash_tool = vivado with vivado_path");
 	}
 	*argv = v;
 	return 0;
+}
+
+/* argv from a fixed list of words; the NULL-terminated @words may hold NULLs to skip as "". */
+static int argv_of(const char *const *words, size_t n, char ***argv, struct esfm_err *err)
+{
+	char **v = calloc(n + 1, sizeof(*v));
+	size_t k = 0;
+
+	if (!v)
+		return esfm_err_sys(err, ENOMEM, "cannot build the programmer command");
+	for (size_t i = 0; i < n; i++) {
+		if (!words[i] || !words[i][0])
+			continue;
+		if (!(v[k++] = strdup(words[i]))) {
+			esfm_flash_argv_free(v);
+			return esfm_err_sys(err, ENOMEM, "cannot build the programmer command");
+		}
+	}
+	*argv = v;
+	return 0;
+}
+
+static int jtag_tool_argv(const struct esfm_conf *conf, const struct esfm_pool *pool,
+			  const char *bitstream, char ***argv, struct esfm_err *err)
+{
+	bool vivado = conf->flash_tool == ESFM_FLASH_TOOL_VIVADO;
+	const char *tool = vivado ? conf->vivado_path : conf->xsct_path;
+	const char *setting = vivado ? "vivado_path" : "xsct_path";
+	const char *target = pool->jtag_target[0] ? pool->jtag_target : conf->flash_target;
+	char script[PATH_MAX + 32], target_arg[ESFM_JTAG_TARGET_MAX + 8], server_arg[256 + 8];
+
+	if (!tool[0]) {
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "flash_tool = %s needs %s in %s/esfm.conf",
+			     vivado ? "vivado" : "xsct", setting, conf->conf_dir);
+		return esfm_err_hint(
+			err, vivado ? "e.g. vivado_path = /tools/Xilinx/Vivado/2023.2/bin/vivado"
+				    : "e.g. xsct_path = /tools/Xilinx/Vitis/2023.2/bin/xsct");
+	}
+	if (access(tool, X_OK) < 0) {
+		esfm_err_set(err, ESFM_ERR_CONFIG, errno, "%s '%s' cannot be run", setting, tool);
+		return esfm_err_hint(err, "set %s in %s/esfm.conf to the tool's executable",
+				     setting, conf->conf_dir);
+	}
+	if (esfm_snprintf(script, sizeof(script), err, "%s/program-%s.tcl", conf->flash_script_dir,
+			  vivado ? "vivado" : "xsct") < 0)
+		return -1;
+	if (access(script, R_OK) < 0) {
+		esfm_err_set(err, ESFM_ERR_CONFIG, errno, "programming script '%s' cannot be read",
+			     script);
+		return esfm_err_hint(err, "reinstall esfm, or set flash_script_dir in %s/esfm.conf",
+				     conf->conf_dir);
+	}
+	target_arg[0] = server_arg[0] = '\0';
+	if (target[0])
+		snprintf(target_arg, sizeof(target_arg), "target=%s", target);
+	if (conf->hw_server[0])
+		snprintf(server_arg, sizeof(server_arg), "server=%s", conf->hw_server);
+	if (vivado) {
+		const char *const w[] = {tool,	     "-mode",	 "batch",    "-nojournal",
+					 "-nolog",   "-notrace", "-source",  script,
+					 "-tclargs", bitstream,	 target_arg, server_arg};
+		return argv_of(w, ESFM_ARRAY_SIZE(w), argv, err);
+	}
+	const char *const w[] = {tool, script, bitstream, target_arg, server_arg};
+	return argv_of(w, ESFM_ARRAY_SIZE(w), argv, err);
+}
+
+int esfm_flash_programmer_argv(const struct esfm_conf *conf, const struct esfm_pool *pool,
+			       const char *bitstream, const char *kind, char ***argv,
+			       struct esfm_err *err)
+{
+	char a[ESFM_PCI_ADDR_STRLEN];
+
+	switch (conf->flash_tool) {
+	case ESFM_FLASH_TOOL_VIVADO:
+	case ESFM_FLASH_TOOL_XSCT:
+		return jtag_tool_argv(conf, pool, bitstream, argv, err);
+	case ESFM_FLASH_TOOL_COMMAND:
+		if (!conf->flash_command[0])
+			return esfm_err_set(
+				err, ESFM_ERR_CONFIG, 0,
+				"flash_tool = command needs flash_command in %s/esfm.conf",
+				conf->conf_dir);
+		break;
+	default:
+		if (!conf->flash_command[0]) {
+			esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+				     "no programmer configured in %s/esfm.conf", conf->conf_dir);
+			return esfm_err_hint(err,
+					     "set flash_tool = vivado and vivado_path (or xsct and "
+					     "xsct_path), or flash_command");
+		}
+	}
+	esfm_pci_addr_str(&pool->pf, a);
+	return esfm_flash_argv(conf->flash_command, bitstream, a, kind, argv, err);
 }
 
 static int flash_steps(struct esfm_ctx *ctx, const struct esfm_pool *pool, char **argv,
@@ -140,24 +235,16 @@ static int flash_steps(struct esfm_ctx *ctx, const struct esfm_pool *pool, char 
 int esfm_flash_check(struct esfm_ctx *ctx, const struct esfm_pool *pool, const char *bitstream,
 		     const char *kind, struct esfm_err *err)
 {
-	char a[ESFM_PCI_ADDR_STRLEN];
 	char **argv = NULL;
 
-	esfm_pci_addr_str(&pool->pf, a);
-	if (!ctx->conf.flash_command[0]) {
-		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "no flash_command set in %s/esfm.conf",
-			     ctx->conf.conf_dir);
-		return esfm_err_hint(err, "set flash_command to the programmer's command line, "
-					  "with {bitstream} and {pf} placeholders");
-	}
+	if (esfm_flash_programmer_argv(&ctx->conf, pool, bitstream, kind, &argv, err) < 0)
+		return -1;
+	esfm_flash_argv_free(argv);
 	if (bitstream[0] != '/' || access(bitstream, R_OK) < 0) {
 		esfm_err_set(err, ESFM_ERR_NOTFOUND, bitstream[0] == '/' ? errno : 0,
 			     "bitstream '%s' cannot be read", bitstream);
 		return esfm_err_hint(err, "give the absolute path of a readable bitstream file");
 	}
-	if (esfm_flash_argv(ctx->conf.flash_command, bitstream, a, kind, &argv, err) < 0)
-		return -1;
-	esfm_flash_argv_free(argv);
 	return 0;
 }
 
@@ -171,7 +258,7 @@ int esfm_flash(struct esfm_ctx *ctx, const struct esfm_pool *pool, const char *b
 
 	esfm_pci_addr_str(&pool->pf, a);
 	if (esfm_flash_check(ctx, pool, bitstream, kind, err) < 0 ||
-	    esfm_flash_argv(ctx->conf.flash_command, bitstream, a, kind, &argv, err) < 0)
+	    esfm_flash_programmer_argv(&ctx->conf, pool, bitstream, kind, &argv, err) < 0)
 		return -1;
 	r = flash_steps(ctx, pool, argv, ui, err);
 	esfm_flash_argv_free(argv);

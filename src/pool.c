@@ -154,6 +154,8 @@ static int extract(const char *path, xmlNodePtr root, struct esfm_pool *p, struc
 		esfm_xml_prop(n, "path", p->bitstream, sizeof(p->bitstream));
 		esfm_xml_prop(n, "kind", p->bitstream_kind, sizeof(p->bitstream_kind));
 	}
+	if ((n = esfm_xml_child(root, "jtag")))
+		esfm_xml_prop(n, "target", p->jtag_target, sizeof(p->jtag_target));
 	if ((n = esfm_xml_child(root, "vms")))
 		esfm_xml_prop(n, "base", p->vm_base, sizeof(p->vm_base));
 	if ((n = esfm_xml_child(root, "reconf"))) {

@@ -9,6 +9,7 @@
  *     <vfs count='4' driver='vfio-pci'/>
  *     <qdma qmax='32'/>                                   optional
  *     <bitstream path='/lib/firmware/x.bit' kind='bit'/>  optional
+ *     <jtag target='21770205K01L'/>                        optional: the card to program
  *     <vms base='everestg'/>                              optional
  *     <reconf pause='yes'/>                               optional
  *   </pool>
@@ -42,8 +43,9 @@ struct esfm_pool {
 	unsigned qmax;
 	char bitstream[PATH_MAX]; /* "" if none */
 	char bitstream_kind[33];
-	char vm_base[ESFM_NAME_MAX]; /* default everestg */
-	bool pause;		     /* default for reconf --pause */
+	char jtag_target[ESFM_JTAG_TARGET_MAX]; /* <jtag target>, "" if none */
+	char vm_base[ESFM_NAME_MAX];		/* default everestg */
+	bool pause;				/* default for reconf --pause */
 };
 
 /*

@@ -290,6 +290,17 @@ lines=$(wc -l <"$log")
 t0=$(now_ms)
 t_ok "lv_restart" lv_restart
 note "libvirtd restart: $(ms_since "$t0") ms"
+# libvirtd reconnects to running guests in threads of their own, which may run the hook after
+# the daemon already answers: wait for it.
+has_ev() { [ "$(ev "$1")" = "$2" ]; }
+wait_ev() {
+	local end=$((SECONDS + 30))
+	until has_ev "$1" "$2"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+wait_ev lvr "reconnect begin"
 t_is "reconnect fired for lvr" "$(ev lvr)" "reconnect begin"
 t_ok "lvr still runs" lv_wait_state lvr running 5
 t_is "same QEMU process" "$(lv_qemu_pid lvr)" "$qpid"

@@ -150,7 +150,8 @@ t_same "the user's qemu hook and pool are untouched" \
 conf=$A/etc/esfm/esfm.conf
 t_is "esfm.conf is all comments" "$(grep -cvE '^[[:space:]]*(#|$)' "$conf")" 0
 for k in sysfs_root state_dir libvirt_uri template_dir log_level log_file lock_timeout_ms \
-	attach_timeout_ms vf_timeout_ms flash_command; do
+	attach_timeout_ms vf_timeout_ms flash_tool vivado_path xsct_path flash_script_dir flash_target \
+	hw_server flash_command; do
 	grep -qE "^#$k = " "$conf" || t_fail "esfm.conf shows $k commented out" "$(cat "$conf")"
 done
 t_pass "esfm.conf shows every setting of src/conf.c commented out"

@@ -157,7 +157,7 @@ t_like "esfm-pool.5 gives the annotation" "$ann_sec" \
 t_like "esfm-pool.5 gives the multi-pool form" "$ann_sec" '<pool name="fpga0" count="2"/>'
 t_like "esfm-pool.5 gives the virsh metadata command" "$(printf '%s' "$ann_sec" | tr -s ' \n' '  ')" \
 	"virsh metadata guest1 --uri urn:esfm:vf:1 --key esfm --config \\\\? --set '<vf pool=\"fpga0\"/>'"
-t_like "esfm-pool.5 names both modes" "$(printf '%s' "$ann_sec" | tr '\n' ' ')" \
+t_like "esfm-pool.5 names both modes" "$(printf '%s' "$ann_sec" | tr -s ' \n' '  ')" \
 	'hotplug \(default\).*static: '
 
 # --- esfm-hook(8) against hooks/esfm-hook.c ----------------------------------------------------

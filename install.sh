@@ -35,7 +35,8 @@ set -euo pipefail
 umask 022
 
 prog=install.sh
-destdir='' prefix=/usr/local sysconfdir=/etc builddir=build/release
+# DESTDIR in the environment stages like --destdir (the spelling packagers type); --destdir wins.
+destdir=${DESTDIR:-} prefix=/usr/local sysconfdir=/etc builddir=build/release
 files_only=0 dry=0 uninstall=0
 
 usage() {
@@ -43,7 +44,7 @@ usage() {
 	cat <<'EOF'
 
 Options:
-  --destdir DIR     staging root prepended to every path (default: none)
+  --destdir DIR     staging root prepended to every path (default: $DESTDIR, else none)
   --prefix DIR      installation prefix (default /usr/local)
   --sysconfdir DIR  where libvirt/ and esfm/ live (default /etc)
   --builddir DIR    where `make` put the binaries (default build/release)

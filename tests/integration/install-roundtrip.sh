@@ -260,6 +260,26 @@ t_unlike "the manifest does not claim the existing qemu.d" \
 inst --destdir "$D" --uninstall >/dev/null 2>&1
 t_same "uninstall leaves qemu.d and the other hook as they were" "$d_before" "$(listing "$D")"
 
+# --- DESTDIR from the environment, the spelling packagers and make users type -----------------
+# First as a dry run: an install.sh that ignored DESTDIR would name the machine's own /etc and
+# /usr/local; then the script stops rather than install into the real root.
+F=$work/rootF
+t_run ed env DESTDIR="$F" "$top/install.sh" --builddir "$build" --dry-run
+t_like "DESTDIR=... install.sh --dry-run stages under DESTDIR" "$ed_out" \
+	"link +$F/etc/libvirt/hooks/qemu.d/esfm -> /usr/local/libexec/esfm/esfm-hook"
+if ! printf '%s' "$ed_out" | grep -q -- "$F/etc/libvirt"; then
+	t_fail "DESTDIR=... install.sh is not run for real: its dry run did not stage under DESTDIR"
+	t_done
+	exit 1
+fi
+t_run ei env DESTDIR="$F" "$top/install.sh" --builddir "$build"
+t_is "DESTDIR=... install.sh exits 0" "$ei_rc" 0
+t_is "... the files are under DESTDIR" \
+	"$( [ -x "$F/usr/local/bin/esfm" ] && [ -L "$F/etc/libvirt/hooks/qemu.d/esfm" ] && echo yes)" yes
+t_like "... and no daemon is signalled" "$ei_out" 'no daemon signalled'
+t_run eu env DESTDIR="$F" "$top/install.sh" --builddir "$build" --uninstall
+t_is "DESTDIR=... install.sh --uninstall removes it all" "$eu_rc:$(find "$F" -mindepth 1 | head -n 3)" "0:"
+
 # --- paths other than the build's ---------------------------------------------------------
 E=$work/rootE
 t_run pe inst --destdir "$E" --prefix /opt/esfm --sysconfdir /srv/etc

@@ -6,6 +6,9 @@
 #   make bench        print speed and memory numbers
 #   make demo         run the demo
 #   make install      DESTDIR= PREFIX= (default /usr/local)
+#   make qemu         build the patched QEMU with device_pause (qemu/, cached in /var/tmp)
+#   make qemu-check   test the patched QEMU's device_pause error paths over QMP
+#   make install-qemu install it as $(PREFIX)/libexec/esfm/qemu-system-x86_64
 
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
@@ -69,7 +72,8 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILDDIR)/%)
 SIM_SRCS  := $(wildcard tests/sim/*.c)
 SIM       := $(BUILDDIR)/tests/sim/esfm-sysfs-sim
 
-.PHONY: all tools tests check e2e bench demo install uninstall clean format
+.PHONY: all tools tests check e2e bench demo install uninstall clean format \
+	qemu qemu-check install-qemu uninstall-qemu
 
 all: $(ESFM) $(HOOK) $(HANDLER) $(WORKER)
 
@@ -156,6 +160,25 @@ install: all
 
 uninstall:
 	./install.sh --uninstall --destdir "$(DESTDIR)" --prefix "$(PREFIX)"
+
+# The patched QEMU (qemu/README.md): Debian 12's qemu source + Debian's patches + ours,
+# built once per source version, patch set and configure line, cached under
+# /var/tmp/esfm-qemu; the binary lands in build/qemu/bin/qemu-system-x86_64.
+QEMU_BIN := build/qemu/bin/qemu-system-x86_64
+
+qemu:
+	qemu/esfm-qemu.sh build build/qemu
+
+qemu-check: qemu
+	/usr/bin/python3 tests/qemu/qmp-pause.py $(QEMU_BIN)
+
+# Where a domain's <emulator> can name it; see qemu/README.md for libvirt and AppArmor.
+install-qemu:
+	@test -x $(QEMU_BIN) || { echo "install-qemu: $(QEMU_BIN) is missing; run make qemu first" >&2; exit 1; }
+	install -D -m 0755 $(QEMU_BIN) "$(DESTDIR)$(LIBEXECDIR)/esfm/qemu-system-x86_64"
+
+uninstall-qemu:
+	rm -f "$(DESTDIR)$(LIBEXECDIR)/esfm/qemu-system-x86_64"
 
 clean:
 	rm -rf build

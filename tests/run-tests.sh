@@ -54,6 +54,19 @@ for t in "$top"/tests/integration/*.sh; do
 	run_one "integration/$(basename "$t" .sh)" "$t"
 done
 
+# The patched QEMU's own tests run when `make qemu` has built it for the current
+# qemu/patches and configure line (found in its cache without network access).
+qemu_bin=$("$top"/qemu/esfm-qemu.sh path 2>/dev/null) || qemu_bin=
+for t in "$top"/tests/qemu/*.py; do
+	case "$t" in *"$only"*) ;; *) continue ;; esac
+	if [ -n "$qemu_bin" ]; then
+		run_one "qemu/$(basename "$t" .py)" /usr/bin/python3 "$t" "$qemu_bin"
+	else
+		echo "== qemu/$(basename "$t" .py): skipped, no patched QEMU built for the current qemu/patches (make qemu)"
+		skipped=$((skipped + 1))
+	fi
+done
+
 echo
 [ ${#broken[@]} -eq 0 ] || printf 'failed: %s\n' "${broken[*]}"
 echo "logs: $logdir"

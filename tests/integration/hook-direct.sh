@@ -20,6 +20,7 @@ build=${ESFM_BUILD:-$top/build/check}
 fix=$top/tests/integration/hook-fixtures
 . "$top/tests/lib/tap.sh"
 . "$top/tests/lib/sim.sh"
+. "$top/tests/lib/conf.sh"
 
 missing=
 [ "$(id -u)" = 0 ] || missing="$missing root"
@@ -75,9 +76,8 @@ mkdir -p "$conf/pools.d"
 for p in fpga0 fpga.1 nic0 nodrv ghost plain broken badschema misnamed; do
 	cp "$fix/pools.d/$p.xml" "$conf/pools.d/"
 done
-# write_conf [KEY=VALUE...]: esfm.conf with the test's paths, plus overrides.
+# write_conf [KEY=VALUE...]: esfm.conf with the test's paths, and overrides.
 write_conf() {
-	local kv
 	{
 		echo "# written by hook-direct.sh"
 		echo "sysfs_root = $mnt"
@@ -87,8 +87,11 @@ write_conf() {
 		echo "log_level = info"
 		echo "libvirt_uri = test://$work/node.xml"
 		echo "attach_timeout_ms = 20000"
-		for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
+		# 64 parallel prepares queue on one pool lock: on a loaded machine the last of them
+		# can wait longer than the default 10 s (sections 8 and 9 set 500 ms themselves)
+		echo "lock_timeout_ms = 60000"
 	} >"$conf/esfm.conf"
+	conf_set "$conf/esfm.conf" "$@"
 }
 write_conf
 
@@ -766,12 +769,12 @@ t_silent "release after the failed attach exits 0"
 # === 11. hostile and broken inputs ===========================================================
 # conf_copy DIR [KEY=VALUE...]: a configuration directory like $conf (its pools.d), with overrides
 conf_copy() {
-	local d=$1 kv
+	local d=$1
 	shift
 	mkdir -p "$d"
 	cp -r "$conf/pools.d" "$d/"
 	cp "$conf/esfm.conf" "$d/esfm.conf"
-	for kv in "$@"; do sed -i "/^${kv%%=*} = /d" "$d/esfm.conf"; echo "${kv%%=*} = ${kv#*=}" >>"$d/esfm.conf"; done
+	conf_set "$d/esfm.conf" "$@"
 }
 H=$(uuid_of 900)
 mkdom h.xml vm-h "$H" "$(annot fpga0)"

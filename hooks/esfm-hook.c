@@ -37,7 +37,7 @@ static int may_fail_start(const char *op)
 	return !strcmp(op, "prepare") || !strcmp(op, "started");
 }
 
-/* A domain name as it may appear in one line of stderr: control characters escaped. */
+/* A name or path as it may appear in one line of stderr: control characters escaped. */
 static const char *printable(const char *s, char *buf, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -107,7 +107,7 @@ static int handler_path(char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-	char path[PATH_MAX] = "esfm-hook-handler", name[1024];
+	char path[PATH_MAX] = "esfm-hook-handler", name[1024], shown[PATH_MAX];
 	struct esfm_hookscan scan;
 	int r;
 
@@ -152,6 +152,7 @@ int main(int argc, char **argv)
 		return 0;
 	r = errno;
 	fprintf(stderr, "esfm: domain '%s': cannot run %s: %s; reinstall esfm\n",
-		printable(argv[1], name, sizeof(name)), path, strerror(r));
+		printable(argv[1], name, sizeof(name)), printable(path, shown, sizeof(shown)),
+		strerror(r));
 	return 1;
 }

@@ -4,6 +4,7 @@
 #   make check        build with ASan+UBSan (build/check/) and run every test
 #   make e2e          run the nested SR-IOV + VFIO + libvirt test bed
 #   make bench        print speed and memory numbers
+#   make fuzz         run every libFuzzer harness (clang) 10^6 times, print the figures
 #   make demo         run the demo
 #   make install      DESTDIR= PREFIX= (default /usr/local)
 #   make qemu         build the patched QEMU with device_pause (qemu/, cached in /var/tmp)
@@ -69,10 +70,17 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILDDIR)/%)
 TOOL_SRCS := $(wildcard tests/tools/*.c)
 TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILDDIR)/%)
+# Fuzz harnesses: tests/fuzz/fuzz_<name>.c. `make check` replays their corpora through
+# replay-<name> (the entry point with a plain driver, under the build's sanitizers);
+# `make fuzz` links them with libFuzzer (clang) as fuzz-<name>.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILDDIR)/tests/fuzz/replay-%)
+FUZZ_BINS := $(FUZZ_NAMES:%=$(BUILDDIR)/tests/fuzz/fuzz-%)
+FUZZ_CFLAGS := -Ihooks -Itests/fuzz -DESFM_FUZZ_TOP='"$(CURDIR)"'
 SIM_SRCS  := $(wildcard tests/sim/*.c)
 SIM       := $(BUILDDIR)/tests/sim/esfm-sysfs-sim
 
-.PHONY: all tools tests check e2e bench demo install uninstall clean format \
+.PHONY: all tools tests check e2e bench fuzz fuzz-bins demo install uninstall clean format \
 	qemu qemu-check install-qemu uninstall-qemu
 
 all: $(ESFM) $(HOOK) $(HANDLER) $(WORKER)
@@ -81,7 +89,7 @@ all: $(ESFM) $(HOOK) $(HANDLER) $(WORKER)
 FLAGS_STAMP := $(BUILDDIR)/.cflags
 $(shell mkdir -p $(BUILDDIR); echo '$(ALL_CFLAGS)' | cmp -s - $(FLAGS_STAMP) || echo '$(ALL_CFLAGS)' > $(FLAGS_STAMP))
 
-$(BUILDDIR)/%.o: %.c $(wildcard src/*.h) Makefile $(FLAGS_STAMP)
+$(BUILDDIR)/%.o: %.c $(wildcard src/*.h hooks/*.h) Makefile $(FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -94,7 +102,7 @@ $(ESFM): $(BUILDDIR)/src/esfm.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(HOOK): $(BUILDDIR)/hooks/esfm-hook.o
+$(HOOK): $(BUILDDIR)/hooks/esfm-hook.o $(BUILDDIR)/hooks/hookscan.o
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $(HOOK_STATIC) -o $@ $^
 
@@ -119,13 +127,26 @@ $(BUILDDIR)/tests/tools/%: tests/tools/%.c $(LIB)
 	@$(if $(Q),echo "  TOOL    $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(ALL_LDFLAGS)
 
+$(BUILDDIR)/tests/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(LIB) \
+		$(BUILDDIR)/hooks/hookscan.o
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  REPLAY  $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(FUZZ_CFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB) \
+		$(BUILDDIR)/hooks/hookscan.o $(PKG_LIBS) $(ALL_LDFLAGS)
+
+$(BUILDDIR)/tests/fuzz/fuzz-%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB) $(BUILDDIR)/hooks/hookscan.o
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) \
+		$(BUILDDIR)/hooks/hookscan.o $(PKG_LIBS) $(ALL_LDFLAGS) -fsanitize=fuzzer
+
 $(SIM): $(SIM_SRCS) $(wildcard tests/sim/*.h)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  SIM     $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags fuse3) -o $@ $(SIM_SRCS) \
 		$(shell pkg-config --libs fuse3) -lpthread $(ALL_LDFLAGS)
 
-tests: all $(UNIT_BINS) $(TOOL_BINS) $(if $(SIM_SRCS),$(SIM))
+tests: all $(UNIT_BINS) $(TOOL_BINS) $(REPLAY_BINS) $(if $(SIM_SRCS),$(SIM))
 
 # What the nested test bed needs: the programs and the test tools, no unit tests.
 tools: all $(TOOL_BINS)
@@ -143,6 +164,13 @@ e2e:
 bench:
 	$(MAKE) tests
 	tests/bench/run-bench.sh build/release
+
+# libFuzzer needs clang; the library is built again with coverage instrumentation.
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz:
+	$(MAKE) CC=clang BUILDDIR=build/fuzz SANITIZE=1 CFLAGS=-fsanitize=fuzzer-no-link fuzz-bins
+	tests/fuzz/run-fuzz.sh build/fuzz
 
 demo:
 	tests/demo/run-demo.sh
@@ -184,4 +212,4 @@ clean:
 	rm -rf build
 
 format:
-	clang-format -i $(wildcard src/*.c src/*.h hooks/*.c tests/unit/*.c tests/unit/*.h tests/sim/*.c tests/sim/*.h tests/tools/*.c)
+	clang-format -i $(wildcard src/*.c src/*.h hooks/*.c hooks/*.h tests/fuzz/*.c tests/fuzz/*.h tests/unit/*.c tests/unit/*.h tests/sim/*.c tests/sim/*.h tests/tools/*.c)

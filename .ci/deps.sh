@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install everything esfm needs to build and test on a fresh Debian 12 machine.
-# Used by .ci/run, `make deps` and the demo. Idempotent.
+# Used by .ci/run, `make deps` and the demo. Idempotent. clang and its runtime libraries
+# (libclang-rt-14-dev holds libFuzzer) are for `make fuzz`.
 set -euo pipefail
 packages=(
-	build-essential pkg-config clang-format valgrind
+	build-essential pkg-config clang-format valgrind clang libclang-rt-14-dev
 	libvirt-dev libxml2-dev libxml2-utils libjson-c-dev libfuse3-dev fuse3 libcmocka-dev
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	debootstrap e2fsprogs busybox-static cpio util-linux procps

@@ -61,12 +61,18 @@ static int finish(enum hook_op op, const char *domname, struct esfm_err *err)
 	return 1;
 }
 
-static void install_sink(const struct esfm_conf *conf)
+/* A log_file that cannot be used refuses a start; stopping goes on, logging to syslog. */
+static int install_sink(enum hook_op op, const char *domname, const struct esfm_conf *conf)
 {
-	if (conf->log_file[0])
-		esfm_logsink_file(conf->log_file, HOOK_IDENT, conf->log_level);
-	else
+	struct esfm_err err = {0};
+
+	if (!conf->log_file[0]) {
 		esfm_logsink_syslog(HOOK_IDENT, conf->log_level);
+		return 0;
+	}
+	if (esfm_logsink_file(conf->log_file, HOOK_IDENT, conf->log_level, &err) == 0)
+		return 0;
+	return finish(op, domname, &err) ? -1 : 0;
 }
 
 static int run(enum hook_op op, const char *domname, const char *xml, size_t len)
@@ -82,7 +88,10 @@ static int run(enum hook_op op, const char *domname, const char *xml, size_t len
 		r = finish(op, domname, &err);
 		goto out;
 	}
-	install_sink(&ctx.conf);
+	if (install_sink(op, domname, &ctx.conf) < 0) {
+		r = 1;
+		goto out;
+	}
 	dom = malloc(sizeof(*dom));
 	if (!dom) {
 		esfm_err_sys(&err, ENOMEM, "out of memory");
@@ -153,6 +162,13 @@ int main(int argc, char **argv)
 		free(xml);
 		return r;
 	}
+	/*
+	 * libvirt never sends a NUL. prepare and started refuse such input (the
+	 * parser says so); release and reconnect must not fail, so they read the
+	 * text before it and ignore the rest.
+	 */
+	if (!may_fail_start(op))
+		len = strnlen(xml, len);
 	if (op == OP_OTHER || !esfm_domxml_may_have_annotation(xml, len)) {
 		free(xml);
 		return 0;

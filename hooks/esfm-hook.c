@@ -20,8 +20,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define ANNOTATION_NS "urn:esfm:vf:1"
-#define INPUT_MAX     (16u << 20)
+#include "hookscan.h"
+
+#define INPUT_MAX (16u << 20)
 
 static int wanted_op(const char *op, const char *subop)
 {
@@ -36,88 +37,29 @@ static int may_fail_start(const char *op)
 	return !strcmp(op, "prepare") || !strcmp(op, "started");
 }
 
-/*
- * Past INPUT_MAX, keep draining stdin (libvirt's writer must not get EPIPE)
- * and keep looking for the namespace across chunk boundaries. Returns 1 if
- * the oversized input mentions it, 0 if not, -1 on a read error.
- */
-static int drain_and_scan(const char *tail, size_t tail_len)
+/* A name or path as it may appear in one line of stderr: control characters escaped. */
+static const char *printable(const char *s, char *buf, size_t len)
 {
-	char buf[65536 + sizeof(ANNOTATION_NS)];
-	size_t keep = sizeof(ANNOTATION_NS) - 2, have;
-	int found = 0;
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
 
-	have = tail_len < keep ? tail_len : keep;
-	memcpy(buf, tail + tail_len - have, have);
-	for (;;) {
-		ssize_t n = read(STDIN_FILENO, buf + have, sizeof(buf) - have);
+	for (; *s && o + 5 < len; s++) {
+		unsigned char c = (unsigned char)*s;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			return found;
-		have += (size_t)n;
-		if (!found && memmem(buf, have, ANNOTATION_NS, sizeof(ANNOTATION_NS) - 1))
-			found = 1;
-		if (have > keep) {
-			memmove(buf, buf + have - keep, keep);
-			have = keep;
+		if (c == '\n') {
+			buf[o++] = '\\';
+			buf[o++] = 'n';
+		} else if (c < 0x20 || c == 0x7f) {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[c >> 4];
+			buf[o++] = hex[c & 15];
+		} else {
+			buf[o++] = (char)c;
 		}
 	}
-}
-
-/*
- * Read all of stdin; returns the length, or -1 (errno set; EFBIG when an
- * oversized input carries the annotation). *buf is malloc'ed. An oversized
- * input without it returns 0 bytes: nothing for esfm to do.
- */
-static ssize_t slurp(char **buf)
-{
-	size_t cap = 65536, len = 0;
-	char *b = malloc(cap);
-
-	if (!b)
-		return -1;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *nb;
-
-			if (cap >= INPUT_MAX) {
-				int r = drain_and_scan(b, len);
-
-				free(b);
-				if (r == 0) {
-					*buf = NULL;
-					return 0;
-				}
-				errno = r > 0 ? EFBIG : errno;
-				return -1;
-			}
-			nb = realloc(b, cap * 2);
-			if (!nb) {
-				free(b);
-				return -1;
-			}
-			b = nb;
-			cap *= 2;
-		}
-		n = read(STDIN_FILENO, b + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(b);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	*buf = b;
-	return (ssize_t)len;
+	buf[o] = '\0';
+	return buf;
 }
 
 /* Put @len bytes of @xml on a fresh stdin for the handler. */
@@ -165,9 +107,9 @@ static int handler_path(char *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-	char path[PATH_MAX];
-	char *xml = NULL;
-	ssize_t len;
+	char path[PATH_MAX] = "esfm-hook-handler", name[1024], shown[PATH_MAX];
+	struct esfm_hookscan scan;
+	int r;
 
 	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "--help"))) {
 		if (!strcmp(argv[1], "--version"))
@@ -182,27 +124,35 @@ int main(int argc, char **argv)
 			"esfm-hook: usage: esfm-hook <domain> <op> <subop> <extra> < domain.xml\n");
 		return 2;
 	}
-	len = slurp(&xml);
-	if (len < 0) {
+	/* Always drain stdin: libvirt writes the whole domain XML there. */
+	esfm_hookscan_init(&scan, INPUT_MAX);
+	r = esfm_hookscan_read_fd(&scan, STDIN_FILENO);
+	if (r == 0)
+		r = esfm_hookscan_result(&scan);
+	if (r < 0) {
+		int e = errno;
+
+		esfm_hookscan_fini(&scan);
 		if (!may_fail_start(argv[2]) || !wanted_op(argv[2], argv[3]))
 			return 0;
-		fprintf(stderr, "esfm: domain '%s': cannot read the domain XML: %s\n", argv[1],
-			strerror(errno));
+		fprintf(stderr, "esfm: domain '%s': cannot read the domain XML: %s\n",
+			printable(argv[1], name, sizeof(name)), strerror(e));
 		return 1;
 	}
-	if (!xml || !wanted_op(argv[2], argv[3]) ||
-	    !memmem(xml, (size_t)len, ANNOTATION_NS, sizeof(ANNOTATION_NS) - 1)) {
-		free(xml);
+	if (r == 0 || !wanted_op(argv[2], argv[3])) {
+		esfm_hookscan_fini(&scan);
 		return 0;
 	}
-	if (handler_path(path, sizeof(path)) == 0 && xml_to_stdin(xml, (size_t)len) == 0) {
-		free(xml);
+	r = handler_path(path, sizeof(path)) == 0 && xml_to_stdin(scan.buf, scan.len) == 0;
+	esfm_hookscan_fini(&scan);
+	if (r)
 		execv(path, argv);
-	}
-	free(xml);
+	/* Stopping or reconnecting must never fail: libvirt would kill a running guest. */
 	if (!may_fail_start(argv[2]))
 		return 0;
-	fprintf(stderr, "esfm: domain '%s': cannot run %s: %s; reinstall esfm\n", argv[1], path,
-		strerror(errno));
+	r = errno;
+	fprintf(stderr, "esfm: domain '%s': cannot run %s: %s; reinstall esfm\n",
+		printable(argv[1], name, sizeof(name)), printable(path, shown, sizeof(shown)),
+		strerror(r));
 	return 1;
 }

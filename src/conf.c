@@ -17,7 +17,7 @@
 #define ESFM_DATADIR "/usr/local/share/esfm"
 #endif
 
-static void set_defaults(struct esfm_conf *c)
+void esfm_conf_defaults(struct esfm_conf *c)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->sysfs_root, sizeof(c->sysfs_root), "/sys");
@@ -51,11 +51,11 @@ static int set_string(char *dst, size_t len, const char *v)
 	return 0;
 }
 
-static int set_ms(long *dst, const char *v)
+static int set_ms(long *dst, const char *v, unsigned min)
 {
 	unsigned ms;
 
-	if (!esfm_parse_uint(v, 3600000, false, &ms))
+	if (!esfm_parse_uint(v, 3600000, false, &ms) || ms < min)
 		return -1;
 	*dst = ms;
 	return 0;
@@ -124,29 +124,55 @@ static int apply(struct esfm_conf *c, const char *key, const char *v)
 		return 0;
 	}
 	if (!strcmp(key, "lock_timeout_ms"))
-		return set_ms(&c->lock_timeout_ms, v);
+		return set_ms(&c->lock_timeout_ms, v, 0);
 	if (!strcmp(key, "attach_timeout_ms"))
-		return set_ms(&c->attach_timeout_ms, v);
+		return set_ms(&c->attach_timeout_ms, v, 1); /* 0 would be alarm(0): no bound */
 	if (!strcmp(key, "vf_timeout_ms"))
-		return set_ms(&c->vf_timeout_ms, v);
+		return set_ms(&c->vf_timeout_ms, v, 0);
 	return -2;
 }
 
-static int parse_file(struct esfm_conf *c, const char *path, struct esfm_err *err)
+/*
+ * Keys already set by the file: a second one is an error, not a silent override.
+ * Only known keys get here (apply() refused the others), so room for more than
+ * esfm.conf has settings means every key is remembered.
+ */
+struct seen_keys {
+	char key[32][32];
+	size_t n;
+};
+
+static bool seen_before(struct seen_keys *seen, const char *key)
 {
-	_cleanup_free_ char *text = NULL;
+	for (size_t i = 0; i < seen->n; i++)
+		if (!strcmp(seen->key[i], key))
+			return true;
+	if (seen->n < ESFM_ARRAY_SIZE(seen->key) && strlen(key) < sizeof(seen->key[0]))
+		strcpy(seen->key[seen->n++], key);
+	return false;
+}
+
+static int line_of(const char *text, const char *at)
+{
+	int n = 1;
+
+	for (const char *p = text; p < at; p++)
+		n += *p == '\n';
+	return n;
+}
+
+int esfm_conf_parse(struct esfm_conf *c, const char *path, char *text, size_t len,
+		    struct esfm_err *err)
+{
+	struct seen_keys seen = {.n = 0};
+	const char *nul = memchr(text, '\0', len);
 	char *line, *save = NULL;
 	int lineno = 0;
 
-	struct esfm_err e = {0};
-
-	if (esfm_read_file(path, 1 << 20, &text, NULL, &e) < 0) {
-		if (e.cls == ESFM_ERR_NOTFOUND)
-			return 0;
-		if (err)
-			*err = e;
-		return -1;
-	}
+	/* A NUL would end the text early and hide the rest from the check. */
+	if (nul)
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%d: NUL byte in the file", path,
+				    line_of(text, nul));
 	/* strtok_r would merge empty lines and break line numbers; walk by hand. */
 	for (line = text; line; line = save) {
 		char *eq, *key, *val;
@@ -176,8 +202,28 @@ static int parse_file(struct esfm_conf *c, const char *path, struct esfm_err *er
 			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
 					    "%s:%d: invalid value for %s: '%.200s'", path, lineno,
 					    key, val);
+		if (seen_before(&seen, key))
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+					    "%s:%d: %s is set twice; keep one line", path, lineno,
+					    key);
 	}
 	return 0;
+}
+
+static int parse_file(struct esfm_conf *c, const char *path, struct esfm_err *err)
+{
+	_cleanup_free_ char *text = NULL;
+	struct esfm_err e = {0};
+	size_t len;
+
+	if (esfm_read_file(path, 1 << 20, &text, &len, &e) < 0) {
+		if (e.cls == ESFM_ERR_NOTFOUND)
+			return 0;
+		if (err)
+			*err = e;
+		return -1;
+	}
+	return esfm_conf_parse(c, path, text, len, err);
 }
 
 static int apply_env(struct esfm_conf *c, struct esfm_err *err)
@@ -205,7 +251,7 @@ int esfm_conf_load_dir(struct esfm_conf *conf, const char *conf_dir, struct esfm
 {
 	char path[PATH_MAX];
 
-	set_defaults(conf);
+	esfm_conf_defaults(conf);
 	if (!conf_dir)
 		conf_dir = getenv("ESFM_CONF_DIR");
 	if (!conf_dir || !*conf_dir)

@@ -53,6 +53,18 @@ int esfm_conf_load(struct esfm_conf *conf, struct esfm_err *err);
 /* Same, from an explicit directory (NULL: ESFM_CONF_DIR or the default). */
 int esfm_conf_load_dir(struct esfm_conf *conf, const char *conf_dir, struct esfm_err *err);
 
+/* The built-in defaults. */
+void esfm_conf_defaults(struct esfm_conf *conf);
+
+/*
+ * Apply the "key = value" lines of @text (@len bytes, NUL-terminated after
+ * them; modified in place) on top of @conf. CONFIG error "<path>:<line>: ..."
+ * for a NUL byte, a line without '=', an unknown key, a bad value (among them
+ * attach_timeout_ms 0) and a key set twice.
+ */
+int esfm_conf_parse(struct esfm_conf *conf, const char *path, char *text, size_t len,
+		    struct esfm_err *err);
+
 /* "<conf_dir>/pools.d" into @buf. */
 int esfm_conf_pools_dir(const struct esfm_conf *conf, char *buf, size_t len, struct esfm_err *err);
 

@@ -166,7 +166,14 @@ int esfm_domxml_parse(const char *xml, size_t len, struct esfm_domain *dom, stru
 	_cleanup_xmldoc_ xmlDocPtr doc = NULL;
 	xmlNodePtr root, meta, annot = NULL;
 
+	const char *nul = memchr(xml, '\0', len);
+
 	memset(dom, 0, sizeof(*dom));
+	/* libxml2 stops at a NUL and accepts what follows unseen: libvirt never sends one. */
+	if (nul)
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+				    "domain XML: NUL byte at offset %zu; not a libvirt domain XML",
+				    (size_t)(nul - xml));
 	if (esfm_xml_read_memory(xml, len, "domain XML", &doc, err) < 0)
 		return -1;
 	root = xmlDocGetRootElement(doc);

@@ -63,6 +63,7 @@ bool esfm_domxml_may_have_annotation(const char *xml, size_t len);
 
 /*
  * Parse domain XML. An absent annotation is not an error (annotated=false).
+ * Text with a NUL byte is a CONFIG error (libxml2 would ignore what follows).
  * A present but invalid one (bad pool name, count, mode, duplicate pools,
  * both forms at once) is a CONFIG error naming the domain.
  */

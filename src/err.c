@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "escape.h"
+
 static int verr_set(struct esfm_err *err, enum esfm_err_class cls, int errnum, const char *fmt,
 		    va_list ap)
 {
@@ -81,16 +83,18 @@ void esfm_err_clear(struct esfm_err *err)
 
 const char *esfm_err_format(const struct esfm_err *err, char *buf, size_t len)
 {
+	char line[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 256];
 	size_t n;
 
 	if (!len)
 		return buf;
-	n = (size_t)snprintf(buf, len, "%s", err->msg);
-	if (err->errnum && n < len)
-		n += (size_t)snprintf(buf + n, len - n, ": %s", strerror(err->errnum));
-	if (err->hint[0] && n < len)
-		snprintf(buf + n, len - n, "; %s", err->hint);
-	return buf;
+	n = (size_t)snprintf(line, sizeof(line), "%s", err->msg);
+	if (err->errnum && n < sizeof(line))
+		n += (size_t)snprintf(line + n, sizeof(line) - n, ": %s", strerror(err->errnum));
+	if (err->hint[0] && n < sizeof(line))
+		snprintf(line + n, sizeof(line) - n, "; %s", err->hint);
+	/* Names and paths in the message come from users: keep it one visible line. */
+	return esfm_escape_ctl(line, buf, len);
 }
 
 int esfm_err_exit_code(const struct esfm_err *err)

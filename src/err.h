@@ -50,8 +50,8 @@ int esfm_err_prefix(struct esfm_err *err, const char *fmt, ...)
 void esfm_err_clear(struct esfm_err *err);
 
 /*
- * Format as one line: "<msg>[: <strerror(errnum)>][; <hint>]" into @buf.
- * Returns @buf.
+ * Format as one line: "<msg>[: <strerror(errnum)>][; <hint>]" into @buf,
+ * control characters escaped (\n, \x1b). Returns @buf.
  */
 const char *esfm_err_format(const struct esfm_err *err, char *buf, size_t len);
 

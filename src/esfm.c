@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "escape.h"
 #include "kmsg.h"
 #include "log.h"
 #include "logsink.h"
@@ -35,18 +36,22 @@ static void ui_step(void *data, const char *what, long ms, bool ok)
 	fflush(stdout);
 }
 
+/* Warnings and questions name VMs and paths: printed escaped, one line each. */
 static void ui_warn(void *data, const char *msg)
 {
+	char line[2048];
+
 	(void)data;
-	fprintf(stderr, "esfm: warning: %s\n", msg);
+	fprintf(stderr, "esfm: warning: %s\n", esfm_escape_ctl(msg, line, sizeof(line)));
 }
 
 static bool ui_confirm(void *data, const char *question)
 {
-	char answer[16];
+	char answer[16], line[2048];
 
 	(void)data;
-	fprintf(stderr, "esfm: %s. Continue? [y/N] ", question);
+	fprintf(stderr, "esfm: %s. Continue? [y/N] ",
+		esfm_escape_ctl(question, line, sizeof(line)));
 	fflush(stderr);
 	if (!fgets(answer, sizeof(answer), stdin))
 		return false;
@@ -371,8 +376,10 @@ int main(int argc, char **argv)
 		char *abs = realpath(cli.opts.bitstream, NULL);
 
 		if (!abs) {
+			char name[2048];
+
 			fprintf(stderr, "esfm: bitstream '%s' not found; give a readable file\n",
-				cli.opts.bitstream);
+				esfm_escape_ctl(cli.opts.bitstream, name, sizeof(name)));
 			return 1;
 		}
 		snprintf(cli.opts.bitstream, sizeof(cli.opts.bitstream), "%s", abs);

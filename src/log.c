@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "escape.h"
+
 static esfm_log_fn sink;
 static void *sink_data;
 static int sink_max = ESFM_LOG_NOTICE;
@@ -23,7 +25,7 @@ int esfm_log_enabled(int level)
 
 void esfm_log(int level, const char *fmt, ...)
 {
-	char buf[2048];
+	char buf[2048], line[2048];
 	va_list ap;
 
 	if (!esfm_log_enabled(level))
@@ -31,7 +33,8 @@ void esfm_log(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	sink(sink_data, level, buf);
+	/* One message, one line: a name with a newline must not forge another. */
+	sink(sink_data, level, esfm_escape_ctl(buf, line, sizeof(line)));
 }
 
 int esfm_log_level_parse(const char *s)

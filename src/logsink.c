@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 static const char *sink_ident;
 static int sink_fd = -1;
@@ -53,13 +54,14 @@ void esfm_logsink_syslog(const char *ident, int max_level)
 	esfm_log_set_sink(to_syslog, NULL, max_level);
 }
 
-void esfm_logsink_file(const char *path, const char *ident, int max_level)
+int esfm_logsink_file(const char *path, const char *ident, int max_level, struct esfm_err *err)
 {
 	sink_ident = ident;
-	sink_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	sink_fd = esfm_open_regular_at(AT_FDCWD, path, path, O_WRONLY | O_APPEND | O_CREAT, err);
 	if (sink_fd < 0) {
 		esfm_logsink_syslog(ident, max_level);
-		return;
+		return esfm_err_prefix(err, "log_file");
 	}
 	esfm_log_set_sink(to_file, NULL, max_level);
+	return 0;
 }

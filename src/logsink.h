@@ -3,6 +3,8 @@
 #ifndef ESFM_LOGSINK_H
 #define ESFM_LOGSINK_H
 
+#include "err.h"
+
 /* "<prog>: <msg>" on stderr. */
 void esfm_logsink_stderr(const char *prog, int max_level);
 
@@ -11,9 +13,10 @@ void esfm_logsink_syslog(const char *ident, int max_level);
 
 /*
  * Append "<time> <ident>[<pid>]: <msg>" lines to @path (O_APPEND, one write
- * per line, so concurrent processes do not interleave). Falls back to syslog
- * if the file cannot be opened.
+ * per line, so concurrent processes do not interleave). A path that cannot
+ * be opened, or is not a regular file (a FIFO would block every writer), is
+ * refused: -1 with @err filled, and syslog is installed instead.
  */
-void esfm_logsink_file(const char *path, const char *ident, int max_level);
+int esfm_logsink_file(const char *path, const char *ident, int max_level, struct esfm_err *err);
 
 #endif

@@ -47,6 +47,9 @@ static void rng_structured(void *ctx, xmlErrorPtr e)
 		r->first[n - 1] = '\0';
 }
 
+static xmlRelaxNGPtr cached_rng;
+static char cached_schema[PATH_MAX];
+
 static int validate(const struct esfm_conf *conf, const char *path, xmlDocPtr doc,
 		    struct esfm_err *err)
 {
@@ -64,25 +67,31 @@ static int validate(const struct esfm_conf *conf, const char *path, xmlDocPtr do
 		esfm_err_set(err, ESFM_ERR_CONFIG, errno, "cannot read the pool schema %s", schema);
 		return esfm_err_hint(err, "check template_dir in esfm.conf and the installation");
 	}
-	pctxt = xmlRelaxNGNewParserCtxt(schema);
-	if (!pctxt)
-		return esfm_err_sys(err, ENOMEM, "cannot load schema %s", schema);
-	xmlRelaxNGSetParserErrors(pctxt, rng_error, rng_error, NULL);
-	rng = xmlRelaxNGParse(pctxt);
-	xmlRelaxNGFreeParserCtxt(pctxt);
-	if (!rng) {
-		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "cannot load the pool schema %s", schema);
-		return esfm_err_hint(err, "check template_dir in esfm.conf and the installation");
+	/* Parsed once per process: the hook checks every pool file for a shared PF. */
+	if (!cached_rng || strcmp(cached_schema, schema)) {
+		pctxt = xmlRelaxNGNewParserCtxt(schema);
+		if (!pctxt)
+			return esfm_err_sys(err, ENOMEM, "cannot load schema %s", schema);
+		xmlRelaxNGSetParserErrors(pctxt, rng_error, rng_error, NULL);
+		rng = xmlRelaxNGParse(pctxt);
+		xmlRelaxNGFreeParserCtxt(pctxt);
+		if (!rng) {
+			esfm_err_set(err, ESFM_ERR_CONFIG, 0, "cannot load the pool schema %s",
+				     schema);
+			return esfm_err_hint(
+				err, "check template_dir in esfm.conf and the installation");
+		}
+		if (cached_rng)
+			xmlRelaxNGFree(cached_rng);
+		cached_rng = rng;
+		snprintf(cached_schema, sizeof(cached_schema), "%s", schema);
 	}
-	vctxt = xmlRelaxNGNewValidCtxt(rng);
-	if (!vctxt) {
-		xmlRelaxNGFree(rng);
+	vctxt = xmlRelaxNGNewValidCtxt(cached_rng);
+	if (!vctxt)
 		return esfm_err_sys(err, ENOMEM, "cannot validate %s", path);
-	}
 	xmlRelaxNGSetValidStructuredErrors(vctxt, rng_structured, &errs);
 	r = xmlRelaxNGValidateDoc(vctxt, doc);
 	xmlRelaxNGFreeValidCtxt(vctxt);
-	xmlRelaxNGFree(rng);
 	if (r != 0) {
 		/* Interleave errors come without a line: use the named element's last occurrence. */
 		for (xmlNodePtr n = xmlDocGetRootElement(doc); !errs.line && n && errs.elem[0];
@@ -168,11 +177,24 @@ static int extract(const char *path, xmlNodePtr root, struct esfm_pool *p, struc
 int esfm_pool_load_file(const struct esfm_conf *conf, const char *path, struct esfm_pool *pool,
 			struct esfm_err *err)
 {
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+
+	set_pool_defaults(pool);
+	if (esfm_read_file(path, 1 << 20, &text, &len, err) < 0)
+		return -1;
+	return esfm_pool_parse(conf, path, text, len, pool, err);
+}
+
+int esfm_pool_parse(const struct esfm_conf *conf, const char *path, const char *text, size_t len,
+		    struct esfm_pool *pool, struct esfm_err *err)
+{
 	_cleanup_xmldoc_ xmlDocPtr doc = NULL;
 	char stem[ESFM_NAME_MAX + 8];
 
 	set_pool_defaults(pool);
-	if (esfm_xml_read_file(path, &doc, err) < 0 || validate(conf, path, doc, err) < 0 ||
+	if (esfm_xml_read_memory(text, len, path, &doc, err) < 0 ||
+	    validate(conf, path, doc, err) < 0 ||
 	    extract(path, xmlDocGetRootElement(doc), pool, err) < 0)
 		return -1;
 	file_stem(path, stem, sizeof(stem));
@@ -223,6 +245,54 @@ static bool same_alias_stem(const char *a, const char *b)
 	return *a == *b;
 }
 
+/* The one message for two pool files naming the same PF (pool-check and the hook). */
+static int shared_pf(const struct esfm_pool *p, const struct esfm_pool *q, struct esfm_err *err)
+{
+	char a[ESFM_PCI_ADDR_STRLEN];
+
+	if (strcmp(p->name, q->name) > 0) {
+		const struct esfm_pool *t = p;
+
+		p = q;
+		q = t;
+	}
+	esfm_err_set(err, ESFM_ERR_CONFIG, 0, "pools '%s' and '%s' both use PF %s", p->name,
+		     q->name, esfm_pci_addr_str(&p->pf, a));
+	return esfm_err_hint(err, "a PF belongs to one pool; remove one of them");
+}
+
+int esfm_pool_check_pf_unique(const struct esfm_conf *conf, const struct esfm_pool *pool,
+			      struct esfm_err *err)
+{
+	char dir[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	if (esfm_conf_pools_dir(conf, dir, sizeof(dir), err) < 0)
+		return -1;
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while (r == 0 && (de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		char path[PATH_MAX];
+		struct esfm_pool other;
+		struct esfm_err ignored = {0};
+
+		if (de->d_name[0] == '.' || len < 5 || strcmp(de->d_name + len - 4, ".xml") ||
+		    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path) ||
+		    !strcmp(path, pool->path))
+			continue;
+		/* A file that does not load names no PF for sure; pool-check reports it. */
+		if (esfm_pool_load_file(conf, path, &other, &ignored) == 0 &&
+		    !esfm_pci_addr_cmp(&other.pf, &pool->pf))
+			r = shared_pf(pool, &other, err);
+	}
+	closedir(d);
+	return r;
+}
+
 static int check_unique_pfs(const struct esfm_pool *pools, size_t n, struct esfm_err *err)
 {
 	for (size_t i = 0; i < n; i++)
@@ -235,15 +305,8 @@ static int check_unique_pfs(const struct esfm_pool *pools, size_t n, struct esfm
 					err,
 					"'.' and '_' are the same in aliases; rename one pool");
 			}
-			if (!esfm_pci_addr_cmp(&pools[i].pf, &pools[j].pf)) {
-				char a[ESFM_PCI_ADDR_STRLEN];
-
-				esfm_err_set(err, ESFM_ERR_CONFIG, 0,
-					     "pools '%s' and '%s' both use PF %s", pools[i].name,
-					     pools[j].name, esfm_pci_addr_str(&pools[i].pf, a));
-				return esfm_err_hint(
-					err, "a PF belongs to one pool; remove one of them");
-			}
+			if (!esfm_pci_addr_cmp(&pools[i].pf, &pools[j].pf))
+				return shared_pf(&pools[i], &pools[j], err);
 		}
 	return 0;
 }

@@ -60,6 +60,17 @@ int esfm_pool_load(const struct esfm_conf *conf, const char *name, struct esfm_p
 int esfm_pool_load_file(const struct esfm_conf *conf, const char *path, struct esfm_pool *pool,
 			struct esfm_err *err);
 
+/* The same from the file's text (@path names it and gives the stem). */
+int esfm_pool_parse(const struct esfm_conf *conf, const char *path, const char *text, size_t len,
+		    struct esfm_pool *pool, struct esfm_err *err);
+
+/*
+ * CONFIG error (pool-check's message) when another file in pools.d that
+ * loads names @pool's PF: two pools would hand out the same VFs.
+ */
+int esfm_pool_check_pf_unique(const struct esfm_conf *conf, const struct esfm_pool *pool,
+			      struct esfm_err *err);
+
 /*
  * Every pool in pools.d, sorted by name; *pools malloc'ed (caller frees).
  * Fails on the first invalid file, and when two pools name the same PF.

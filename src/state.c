@@ -31,19 +31,51 @@ const char *esfm_vf_origin_name(enum esfm_vf_origin o)
 	return (unsigned)o < ESFM_ARRAY_SIZE(origin_names) ? origin_names[o] : "?";
 }
 
-int esfm_state_dir_ensure(const char *state_dir, struct esfm_err *err)
+/*
+ * Whoever can write the state directory can forge who holds which VF: it
+ * must belong to root (or to the user running esfm) and be writable by no
+ * one else. Returns an fd of the directory, or -1 with @err filled.
+ */
+static int state_dir_open(const char *state_dir, bool create, struct esfm_err *err)
 {
 	struct stat st;
+	int fd;
 
-	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
+	if (create && mkdir(state_dir, 0700) < 0 && errno != EEXIST)
 		return esfm_err_sys(err, errno, "cannot create state directory %s", state_dir);
-	if (lstat(state_dir, &st) < 0)
-		return esfm_err_sys(err, errno, "cannot stat state directory %s", state_dir);
-	if (!S_ISDIR(st.st_mode)) {
+	fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOTDIR || errno == ELOOP)) {
 		esfm_err_set(err, ESFM_ERR_CONFIG, ENOTDIR, "state directory %s is not a directory",
 			     state_dir);
 		return esfm_err_hint(err, "remove it or set state_dir in esfm.conf");
 	}
+	if (fd < 0)
+		return esfm_err_sys(err, errno, "cannot open state directory %s", state_dir);
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		return esfm_err_sys(err, e, "cannot stat state directory %s", state_dir);
+	}
+	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022)) {
+		close(fd);
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+			     "state directory %s is unsafe: owner uid %u, mode %04o", state_dir,
+			     (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return esfm_err_hint(err, "make it root's, not writable by group or others "
+					  "(chown root: and chmod 0700), or set state_dir in "
+					  "esfm.conf");
+	}
+	return fd;
+}
+
+int esfm_state_dir_ensure(const char *state_dir, struct esfm_err *err)
+{
+	int fd = state_dir_open(state_dir, true, err);
+
+	if (fd < 0)
+		return -1;
+	close(fd);
 	return 0;
 }
 
@@ -77,15 +109,16 @@ int esfm_state_lock(const char *state_dir, const char *pool, const char *who, lo
 {
 	long long deadline = esfm_now_ms() + timeout_ms;
 	char path[PATH_MAX], holder[256];
+	_cleanup_close_ int dfd = -1;
 	int fd;
 
 	lock->fd = -1;
-	if (esfm_state_dir_ensure(state_dir, err) < 0 ||
-	    state_path(state_dir, pool, "lock", path, sizeof(path), err) < 0)
+	if (state_path(state_dir, pool, "lock", path, sizeof(path), err) < 0 ||
+	    (dfd = state_dir_open(state_dir, true, err)) < 0)
 		return -1;
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = esfm_open_regular_at(dfd, strrchr(path, '/') + 1, path, O_RDWR | O_CREAT, err);
 	if (fd < 0)
-		return esfm_err_sys(err, errno, "cannot open lock file %s", path);
+		return esfm_err_prefix(err, "lock file");
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			int e = errno;
@@ -238,21 +271,37 @@ int esfm_state_load(const char *state_dir, const char *pool, struct esfm_pool_st
 		    struct esfm_err *err)
 {
 	_cleanup_free_ char *text = NULL;
-	_cleanup_xmldoc_ xmlDocPtr doc = NULL;
 	char path[PATH_MAX];
+	_cleanup_close_ int dfd = -1;
 	size_t len;
 
 	memset(st, 0, sizeof(*st));
 	if (state_path(state_dir, pool, "state", path, sizeof(path), err) < 0)
 		return -1;
 	snprintf(st->pool, sizeof(st->pool), "%s", pool);
-	if (esfm_read_file(path, 16 << 20, &text, &len, err) < 0) {
+	dfd = state_dir_open(state_dir, false, err);
+	if (dfd < 0 && err->errnum == ENOENT) {
+		esfm_err_clear(err);
+		return 0;
+	}
+	if (dfd < 0 ||
+	    esfm_read_file_at(dfd, strrchr(path, '/') + 1, path, 16 << 20, &text, &len, err) < 0) {
 		if (err->cls == ESFM_ERR_NOTFOUND) {
 			esfm_err_clear(err);
 			return 0;
 		}
 		return -1;
 	}
+	return esfm_state_parse(text, len, path, pool, st, err);
+}
+
+int esfm_state_parse(const char *text, size_t len, const char *path, const char *pool,
+		     struct esfm_pool_state *st, struct esfm_err *err)
+{
+	_cleanup_xmldoc_ xmlDocPtr doc = NULL;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(st->pool, sizeof(st->pool), "%s", pool);
 	if (esfm_xml_read_memory(text, len, path, &doc, err) < 0 ||
 	    parse_state(doc, path, st, err) < 0) {
 		esfm_state_clear(st);
@@ -316,6 +365,7 @@ int esfm_state_save(const char *state_dir, struct esfm_pool_state *st, struct es
 	char path[PATH_MAX], v[32], a[ESFM_PCI_ADDR_STRLEN];
 	xmlChar *text = NULL;
 	xmlNodePtr root;
+	_cleanup_close_ int dfd = -1;
 	int len = 0, r;
 
 	if (state_path(state_dir, st->pool, "state", path, sizeof(path), err) < 0)
@@ -345,7 +395,10 @@ int esfm_state_save(const char *state_dir, struct esfm_pool_state *st, struct es
 	xmlDocDumpFormatMemoryEnc(doc, &text, &len, "UTF-8", 1);
 	if (!text)
 		return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
-	r = esfm_write_file_atomic(path, (const char *)text, (size_t)len, err);
+	dfd = state_dir_open(state_dir, false, err);
+	r = dfd < 0 ? -1
+		    : esfm_write_file_atomic_at(dfd, strrchr(path, '/') + 1, path,
+						(const char *)text, (size_t)len, err);
 	xmlFree(text);
 	if (r == 0)
 		esfm_debug("pool '%s': state saved (generation %lu)", st->pool, st->generation);

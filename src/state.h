@@ -66,7 +66,9 @@ const char *esfm_vf_origin_name(enum esfm_vf_origin o);
 
 /*
  * Create the state directory (0700) if missing and refuse one that is a
- * symlink or not a directory.
+ * symlink, not a directory, owned by someone other than root (or the
+ * effective user), or writable by group or others. Every state and lock file
+ * is then opened relative to it (openat, O_NOFOLLOW, regular files only).
  */
 int esfm_state_dir_ensure(const char *state_dir, struct esfm_err *err);
 
@@ -82,6 +84,10 @@ void esfm_state_unlock(struct esfm_state_lock *lock);
 /* Load; a missing file gives an empty state for @pool. Caller frees with esfm_state_clear. */
 int esfm_state_load(const char *state_dir, const char *pool, struct esfm_pool_state *st,
 		    struct esfm_err *err);
+
+/* Parse the text of a state file (@path names it in errors) for @pool. */
+int esfm_state_parse(const char *text, size_t len, const char *path, const char *pool,
+		     struct esfm_pool_state *st, struct esfm_err *err);
 
 /* Save atomically (caller holds the lock); bumps the generation. */
 int esfm_state_save(const char *state_dir, struct esfm_pool_state *st, struct esfm_err *err);

@@ -135,52 +135,103 @@ int esfm_read_fd(int fd, size_t max, char **out, size_t *outlen, struct esfm_err
 	return 0;
 }
 
-int esfm_read_file(const char *path, size_t max, char **out, size_t *outlen, struct esfm_err *err)
+const char *esfm_file_type_name(unsigned mode)
 {
-	_cleanup_close_ int fd = -1;
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	if (S_ISLNK(mode))
+		return "a symlink";
+	return "not a regular file";
+}
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+int esfm_open_regular_at(int dirfd, const char *name, const char *path, int flags,
+			 struct esfm_err *err)
+{
+	struct stat st;
+	int fd, fl;
+
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer (or a reader). */
+	fd = openat(dirfd, name, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
+	/* ENXIO: a FIFO without a reader, opened for writing; EISDIR: a directory. */
+	if (fd < 0 && (errno == ENXIO || errno == EISDIR) &&
+	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISREG(st.st_mode)) {
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s is %s, not a regular file", path,
+			     esfm_file_type_name(st.st_mode));
+		return esfm_err_hint(err, "replace it with a regular file");
+	}
 	if (fd < 0)
 		return esfm_err_set(err, errno == ENOENT ? ESFM_ERR_NOTFOUND : ESFM_ERR_FAILED,
 				    errno, "cannot open %s", path);
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		return esfm_err_sys(err, e, "cannot stat %s", path);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s is %s, not a regular file", path,
+			     esfm_file_type_name(st.st_mode));
+		return esfm_err_hint(err, "replace it with a regular file");
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		int e = errno;
+
+		close(fd);
+		return esfm_err_sys(err, e, "cannot open %s", path);
+	}
+	return fd;
+}
+
+int esfm_read_file_at(int dirfd, const char *name, const char *path, size_t max, char **out,
+		      size_t *outlen, struct esfm_err *err)
+{
+	_cleanup_close_ int fd = -1;
+
+	fd = esfm_open_regular_at(dirfd, name, path, O_RDONLY, err);
+	if (fd < 0)
+		return -1;
 	if (esfm_read_fd(fd, max, out, outlen, err) < 0)
 		return esfm_err_prefix(err, "%s", path);
 	return 0;
 }
 
-static int fsync_dir_of(const char *path)
+int esfm_read_file(const char *path, size_t max, char **out, size_t *outlen, struct esfm_err *err)
 {
-	char copy[PATH_MAX];
-	_cleanup_close_ int dfd = -1;
-
-	snprintf(copy, sizeof(copy), "%s", path);
-	dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -1;
-	return fsync(dfd);
+	return esfm_read_file_at(AT_FDCWD, path, path, max, out, outlen, err);
 }
 
-int esfm_write_file_atomic(const char *path, const char *data, size_t len, struct esfm_err *err)
+int esfm_write_file_atomic_at(int dirfd, const char *name, const char *path, const char *data,
+			      size_t len, struct esfm_err *err)
 {
 	char tmp[PATH_MAX];
 	_cleanup_close_ int fd = -1;
 	size_t done = 0;
 
-	if (esfm_snprintf(tmp, sizeof(tmp), err, "%s.tmp.%ld", path, (long)getpid()) < 0)
+	if (esfm_snprintf(tmp, sizeof(tmp), err, "%s.tmp.%ld", name, (long)getpid()) < 0)
 		return -1;
 	/* A stale temp file (a crash, a reused pid) is unlinked, never written through. */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 && errno == EEXIST) {
 		struct stat st;
 
 		/* Only a stale regular file goes; a symlink there is somebody's trick. */
-		if (lstat(tmp, &st) == 0 && S_ISLNK(st.st_mode))
-			return esfm_err_sys(err, ELOOP, "refusing symlink at %s", tmp);
-		if (unlink(tmp) == 0)
-			fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fstatat(dirfd, tmp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+			return esfm_err_sys(err, ELOOP, "refusing symlink at %s.tmp.%ld", path,
+					    (long)getpid());
+		if (unlinkat(dirfd, tmp, 0) == 0)
+			fd = openat(dirfd, tmp,
+				    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	}
 	if (fd < 0)
-		return esfm_err_sys(err, errno, "cannot create %s", tmp);
+		return esfm_err_sys(err, errno, "cannot create %s.tmp.%ld", path, (long)getpid());
 	while (done < len) {
 		ssize_t n = write(fd, data + done, len - done);
 
@@ -188,24 +239,40 @@ int esfm_write_file_atomic(const char *path, const char *data, size_t len, struc
 			continue;
 		if (n < 0) {
 			int e = errno;
-			unlink(tmp);
-			return esfm_err_sys(err, e, "cannot write %s", tmp);
+			unlinkat(dirfd, tmp, 0);
+			return esfm_err_sys(err, e, "cannot write %s.tmp.%ld", path,
+					    (long)getpid());
 		}
 		done += (size_t)n;
 	}
 	if (fsync(fd) < 0) {
 		int e = errno;
-		unlink(tmp);
-		return esfm_err_sys(err, e, "cannot sync %s", tmp);
+		unlinkat(dirfd, tmp, 0);
+		return esfm_err_sys(err, e, "cannot sync %s.tmp.%ld", path, (long)getpid());
 	}
-	if (rename(tmp, path) < 0) {
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
 		int e = errno;
-		unlink(tmp);
-		return esfm_err_sys(err, e, "cannot rename %s to %s", tmp, path);
+		unlinkat(dirfd, tmp, 0);
+		return esfm_err_sys(err, e, "cannot rename %s.tmp.%ld to %s", path, (long)getpid(),
+				    path);
 	}
-	if (fsync_dir_of(path) < 0)
+	if (dirfd != AT_FDCWD && fsync(dirfd) < 0)
 		return esfm_err_sys(err, errno, "cannot sync the directory of %s", path);
 	return 0;
+}
+
+int esfm_write_file_atomic(const char *path, const char *data, size_t len, struct esfm_err *err)
+{
+	char dir[PATH_MAX], base[PATH_MAX];
+	_cleanup_close_ int dfd = -1;
+
+	if (esfm_snprintf(dir, sizeof(dir), err, "%s", path) < 0)
+		return -1;
+	snprintf(base, sizeof(base), "%s", path);
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return esfm_err_sys(err, errno, "cannot open the directory of %s", path);
+	return esfm_write_file_atomic_at(dfd, basename(base), path, data, len, err);
 }
 
 bool esfm_parse_uint(const char *s, unsigned max, bool hex, unsigned *out)

@@ -43,8 +43,27 @@ int esfm_read_attr_uint(const char *path, unsigned *out, struct esfm_err *err);
  */
 int esfm_write_attr(const char *path, const char *value, struct esfm_err *err);
 
-/* Read a whole regular file (up to @max bytes) into a malloc'ed NUL-terminated buffer. */
+/*
+ * Read a whole regular file (up to @max bytes) into a malloc'ed NUL-terminated buffer.
+ * A symlink, FIFO, directory or device there is refused (CONFIG error) without
+ * blocking; a missing file is a NOTFOUND error.
+ */
 int esfm_read_file(const char *path, size_t max, char **out, size_t *outlen, struct esfm_err *err);
+
+/* Same for @name relative to the directory @dirfd; @path names it in errors. */
+int esfm_read_file_at(int dirfd, const char *name, const char *path, size_t max, char **out,
+		      size_t *outlen, struct esfm_err *err);
+
+/*
+ * Open @name relative to @dirfd (AT_FDCWD: a path) with @flags plus O_NOFOLLOW,
+ * never blocking on a FIFO, and refuse anything but a regular file (CONFIG
+ * error naming @path and what it is). Returns the fd (blocking mode), or -1.
+ */
+int esfm_open_regular_at(int dirfd, const char *name, const char *path, int flags,
+			 struct esfm_err *err);
+
+/* "a FIFO", "a directory", ... for messages about a file that should be regular. */
+const char *esfm_file_type_name(unsigned mode);
 
 /* Read all of @fd until EOF into a malloc'ed NUL-terminated buffer. */
 int esfm_read_fd(int fd, size_t max, char **out, size_t *outlen, struct esfm_err *err);
@@ -54,6 +73,10 @@ int esfm_read_fd(int fd, size_t max, char **out, size_t *outlen, struct esfm_err
  * O_NOFOLLOW), fsync, rename, fsync of the directory.
  */
 int esfm_write_file_atomic(const char *path, const char *data, size_t len, struct esfm_err *err);
+
+/* Same for @name relative to the directory @dirfd; @path names it in errors. */
+int esfm_write_file_atomic_at(int dirfd, const char *name, const char *path, const char *data,
+			      size_t len, struct esfm_err *err);
 
 /* Strict unsigned parse: whole string, base 10 (or 16 with @hex), <= max. */
 bool esfm_parse_uint(const char *s, unsigned max, bool hex, unsigned *out);

@@ -37,6 +37,19 @@ int esfm_vfpool_sync(struct esfm_ctx *ctx, const struct esfm_pool *pool, struct 
 	size_t n, cap;
 
 	esfm_pci_addr_str(&pool->pf, a);
+	/* The owners recorded for another PF are not this PF's: never reuse them. */
+	if (st->nvfs && esfm_pci_addr_cmp(&st->pf, &pool->pf)) {
+		char was[ESFM_PCI_ADDR_STRLEN];
+
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+			     "pool '%s': its state records PF %s, the pool file names PF %s",
+			     pool->name, esfm_pci_addr_str(&st->pf, was), a);
+		return esfm_err_hint(err,
+				     "the pool's PF was changed: stop the VMs of pool '%s', then "
+				     "remove %s/%s.state (or restore the PF in %s)",
+				     pool->name, ctx->conf.state_dir, pool->name,
+				     pool->path[0] ? pool->path : "the pool file");
+	}
 	if (esfm_pci_pf_info(ctx->sysfs, &pool->pf, &info, err) < 0)
 		return esfm_err_prefix(err, "pool '%s'", pool->name);
 	if (info.numvfs == 0 && pool->count > 0) {
@@ -176,7 +189,8 @@ int esfm_vfpool_reserve(struct esfm_ctx *ctx, const struct esfm_domain *dom,
 	int r;
 
 	*nout = 0;
-	if (esfm_pool_load(&ctx->conf, req->pool, &pool, err) < 0)
+	if (esfm_pool_load(&ctx->conf, req->pool, &pool, err) < 0 ||
+	    esfm_pool_check_pf_unique(&ctx->conf, &pool, err) < 0)
 		return -1;
 	snprintf(who, sizeof(who), "esfm-hook prepare '%s'", dom->name);
 	if (esfm_state_lock(ctx->conf.state_dir, pool.name, who, ctx->conf.lock_timeout_ms, &lock,

@@ -10,7 +10,10 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlsave.h>
 
+#include "util.h"
+
 /* No network, no DTD loading, no entity substitution: input is untrusted. */
+#define ESFM_XML_FILE_MAX    (16u << 20)
 #define ESFM_XML_PARSE_FLAGS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
 
 void esfm_xml_freedocp(xmlDocPtr *doc)
@@ -39,27 +42,13 @@ static int parse_error(xmlParserCtxtPtr ctxt, const char *what, struct esfm_err 
 
 int esfm_xml_read_file(const char *path, xmlDocPtr *doc, struct esfm_err *err)
 {
-	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
-	FILE *f;
+	_cleanup_free_ char *text = NULL;
+	size_t len;
 
-	if (!ctxt)
-		return esfm_err_sys(err, ENOMEM, "cannot allocate XML parser");
-	f = fopen(path, "re");
-	if (!f) {
-		int e = errno;
-		xmlFreeParserCtxt(ctxt);
-		return esfm_err_set(err, e == ENOENT ? ESFM_ERR_NOTFOUND : ESFM_ERR_FAILED, e,
-				    "cannot open %s", path);
-	}
-	fclose(f);
-	*doc = xmlCtxtReadFile(ctxt, path, NULL, ESFM_XML_PARSE_FLAGS);
-	if (!*doc) {
-		parse_error(ctxt, path, err);
-		xmlFreeParserCtxt(ctxt);
+	/* Read it ourselves: a FIFO or a device there must not block libxml2's open. */
+	if (esfm_read_file(path, ESFM_XML_FILE_MAX, &text, &len, err) < 0)
 		return -1;
-	}
-	xmlFreeParserCtxt(ctxt);
-	return 0;
+	return esfm_xml_read_memory(text, len, path, doc, err);
 }
 
 int esfm_xml_read_memory(const char *buf, size_t len, const char *what, xmlDocPtr *doc,

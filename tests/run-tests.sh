@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Run every test of `make check`: cmocka unit tests, then the integration
-# scripts (simulator, private libvirtd), all against the sanitized build in $1.
-# Every test prints TAP; the last line counts what ran.
+# Run every test of `make check`: cmocka unit tests, the replay of the fuzz corpora
+# (tests/fuzz/corpus), then the integration scripts (simulator, private libvirtd), all
+# against the sanitized build in $1. Every test prints TAP with its plan (1..N), which
+# must match the results it printed; the last line counts what ran.
 set -u
 build=${1:-build/check}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,16 +19,28 @@ logdir=$(mktemp -d /tmp/esfm-check.XXXXXX)
 run_one() {
 	local name=$1; shift
 	local log=$logdir/$(basename "$name").log
-	local rc p f s
+	local rc p f s plan ran
 	printf '== %s\n' "$name"
 	"$@" >"$log" 2>&1
 	rc=$?
 	p=$(grep -cE '^ok [0-9]+' "$log" | head -1)
 	s=$(grep -cE '^ok [0-9]+.*# (SKIP|skip)' "$log" | head -1)
 	f=$(grep -cE '^not ok [0-9]+' "$log" | head -1)
+	# The plan ("1..N", one per TAP stream) says how many results to expect: a script
+	# that stops early, even with exit 0, prints fewer (or no plan at all).
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\).*/\1/p' "$log" | awk '{ n += $1 } END { print n + 0 }')
+	ran=$((p + f))
 	p=$((p - s))
 	grep -E '^(not ok|ok [0-9]+.*# SKIP)' "$log" | sed 's/^/   /'
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+	if ! grep -qE '^1\.\.[0-9]+' "$log"; then
+		f=$((f + 1))
+		echo "   not ok - $name printed no TAP plan (1..N): it stopped early (exit $rc):"
+		tail -n 20 "$log" | sed 's/^/     | /'
+	elif [ "$plan" -ne "$ran" ]; then
+		f=$((f + 1))
+		echo "   not ok - $name planned $plan tests but reported $ran (exit $rc):"
+		tail -n 20 "$log" | sed 's/^/     | /'
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 		echo "   not ok - $name exited $rc without reporting a failed test:"
 		tail -n 20 "$log" | sed 's/^/     | /'
@@ -47,6 +60,12 @@ for t in "$ESFM_BUILD"/tests/unit/test_*; do
 	[ -x "$t" ] || continue
 	case "$t" in *"$only"*) ;; *) continue ;; esac
 	run_one "unit/$(basename "$t")" "$t"
+done
+for t in "$ESFM_BUILD"/tests/fuzz/replay-*; do
+	[ -x "$t" ] || continue
+	case "$t" in *"$only"*) ;; *) continue ;; esac
+	n=${t##*/replay-}
+	run_one "fuzz/$n" "$t" "$top/tests/fuzz/corpus/$n"
 done
 for t in "$top"/tests/integration/*.sh; do
 	[ -x "$t" ] || continue

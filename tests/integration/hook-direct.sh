@@ -20,6 +20,7 @@ build=${ESFM_BUILD:-$top/build/check}
 fix=$top/tests/integration/hook-fixtures
 . "$top/tests/lib/tap.sh"
 . "$top/tests/lib/sim.sh"
+. "$top/tests/lib/conf.sh"
 
 missing=
 [ "$(id -u)" = 0 ] || missing="$missing root"
@@ -75,9 +76,8 @@ mkdir -p "$conf/pools.d"
 for p in fpga0 fpga.1 nic0 nodrv ghost plain broken badschema misnamed; do
 	cp "$fix/pools.d/$p.xml" "$conf/pools.d/"
 done
-# write_conf [KEY=VALUE...]: esfm.conf with the test's paths, plus overrides.
+# write_conf [KEY=VALUE...]: esfm.conf with the test's paths, and overrides.
 write_conf() {
-	local kv
 	{
 		echo "# written by hook-direct.sh"
 		echo "sysfs_root = $mnt"
@@ -87,8 +87,11 @@ write_conf() {
 		echo "log_level = info"
 		echo "libvirt_uri = test://$work/node.xml"
 		echo "attach_timeout_ms = 20000"
-		for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
+		# 64 parallel prepares queue on one pool lock: on a loaded machine the last of them
+		# can wait longer than the default 10 s (sections 8 and 9 set 500 ms themselves)
+		echo "lock_timeout_ms = 60000"
 	} >"$conf/esfm.conf"
+	conf_set "$conf/esfm.conf" "$@"
 }
 write_conf
 
@@ -99,13 +102,15 @@ hook_env=(env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 [ -z "${ASAN_OPTIONS:-}" ] || hook_env+=("ASAN_OPTIONS=$ASAN_OPTIONS")
 [ -z "${UBSAN_OPTIONS:-}" ] || hook_env+=("UBSAN_OPTIONS=$UBSAN_OPTIONS")
 
-# hook_cd CONFDIR DOMAIN OP SUBOP INPUT: run the hook; sets h_rc, h_out, h_err, h_ms.
+# hook_cd CONFDIR DOMAIN OP SUBOP INPUT: run the hook ($hook_exe if set); sets h_rc, h_out,
+# h_err, h_ms.
 hook_cd() {
 	local c=$1 t0
 	shift
 	t0=$(now_ms)
-	(cd / && exec "${hook_env[@]}" ESFM_CONF_DIR="$c" "$build/esfm-hook" "$1" "$2" "$3" - \
-		<"$4" >"$work/h.out" 2>"$work/h.err" 9>&-)
+	# a hook that blocks (it must never) is killed after 30 s instead of hanging the test
+	(cd / && exec timeout -s KILL 30 "${hook_env[@]}" ESFM_CONF_DIR="$c" "${hook_exe:-$build/esfm-hook}" \
+		"$1" "$2" "$3" - <"$4" >"$work/h.out" 2>"$work/h.err" 9>&-)
 	h_rc=$?
 	h_ms=$(($(now_ms) - t0))
 	h_out=$(cat "$work/h.out")
@@ -760,6 +765,132 @@ done
 t_is "the worker has exited" "$(workers)" ""
 hook vm-w release end "$work/w.xml"
 t_silent "release after the failed attach exits 0"
+
+# === 11. hostile and broken inputs ===========================================================
+# conf_copy DIR [KEY=VALUE...]: a configuration directory like $conf (its pools.d), with overrides
+conf_copy() {
+	local d=$1
+	shift
+	mkdir -p "$d"
+	cp -r "$conf/pools.d" "$d/"
+	cp "$conf/esfm.conf" "$d/esfm.conf"
+	conf_set "$d/esfm.conf" "$@"
+}
+H=$(uuid_of 900)
+mkdom h.xml vm-h "$H" "$(annot fpga0)"
+
+# esfm-hook copied alone (a half-finished upgrade): it cannot exec its handler. It used to
+# free the XML twice and abort (exit 134), and a non-zero reconnect makes libvirt kill the guest.
+mkdir -p "$work/lone"
+cp "$build/esfm-hook" "$work/lone/esfm-hook"
+hook_exe=$work/lone/esfm-hook
+for o in release:end reconnect:begin stopped:end; do
+	hook vm-h "${o%%:*}" "${o#*:}" "$work/h.xml"
+	t_silent "esfm-hook without its handler: ${o%%:*} ${o#*:} exits 0 silently"
+done
+hook vm-h prepare begin "$work/h.xml"
+t_refused "esfm-hook without its handler: prepare is refused naming the missing file" \
+	"^esfm: domain 'vm-h': cannot run $work/lone/esfm-hook-handler: No such file or directory; reinstall esfm$"
+hook "$(printf 'vm\033[2J\nesfm: forged')" prepare begin "$work/h.xml"
+t_refused "... and a domain name with control characters is escaped in that line" \
+	"^esfm: domain 'vm\\\\x1b\\[2J\\\\nesfm: forged': cannot run "
+unset hook_exe
+t_is "none of them touched the state" "$(used fpga0)" ""
+
+# two pool files naming one PF: pool-check refuses them, and so must the hook
+conf_copy "$work/conf-2pf"
+rm -f "$work/conf-2pf/pools.d/"*.xml
+cp "$conf/pools.d/fpga0.xml" "$work/conf-2pf/pools.d/"
+sed 's|<name>fpga0</name>|<name>a2</name>|' "$conf/pools.d/fpga0.xml" >"$work/conf-2pf/pools.d/a2.xml"
+t_run pc env ESFM_CONF_DIR="$work/conf-2pf" "$build/esfm" pool-check
+refuse_file "two pool files on one PF" \
+	"^esfm: pools 'a2' and 'fpga0' both use PF 0000:83:00\.0; a PF belongs to one pool; remove one of them$" \
+	"$work/h.xml" vm-h "$work/conf-2pf"
+t_is "... with exactly pool-check's message" "$h_err" "$pc_err"
+t_is "... nothing is held" "$(used fpga0)" ""
+
+# the state file records the PF its owners live on: a pool file edited to another PF is refused
+conf_copy "$work/conf-pf" "state_dir=$work/state-pf"
+hook_cd "$work/conf-pf" vm-a prepare begin "$work/a.xml"
+t_is "setup: vm-a holds VF 0 of PF 0000:83:00.0 in a second state directory" \
+	"$h_rc $(xmllint --xpath 'string(/esfm-state/@pf)' "$work/state-pf/fpga0.state")" "0 0000:83:00.0"
+find "$work/conf-pf/pools.d" -name '*.xml' ! -name fpga0.xml -delete # fpga.1 holds 0000:85:00.0
+sed -i "s|address='0000:83:00.0'|address='0000:85:00.0'|" "$work/conf-pf/pools.d/fpga0.xml"
+sum=$(sha256sum <"$work/state-pf/fpga0.state")
+hook_cd "$work/conf-pf" vm-h prepare begin "$work/h.xml"
+t_refused "a pool whose PF changed under its state is refused" \
+	"^esfm: pool 'fpga0': its state records PF 0000:83:00\.0, the pool file names PF 0000:85:00\.0; the pool's PF was changed: stop the VMs of pool 'fpga0', then remove $work/state-pf/fpga0\.state"
+t_is "... its state is unchanged" "$(sha256sum <"$work/state-pf/fpga0.state")" "$sum"
+hook_cd "$work/conf-pf" vm-a release end "$work/a.xml"
+t_silent "... and release still frees vm-a's VF"
+
+# FIFOs where regular files belong used to block the hook (and libvirtd) forever
+conf_copy "$work/conf-fifo" "state_dir=$work/state-fifo"
+mkdir -m 0700 "$work/state-fifo"
+mkfifo "$work/state-fifo/fpga0.state"
+refuse_file "a FIFO as the state file" "^esfm: $work/state-fifo/fpga0\.state is a FIFO, not a regular file; replace it with a regular file$" \
+	"$work/h.xml" vm-h "$work/conf-fifo"
+t_like "... at once (${h_ms} ms)" "$h_ms" '^[0-9]{1,4}$'
+rm -f "$work/conf-fifo/esfm.conf"
+mkfifo "$work/conf-fifo/esfm.conf"
+refuse_file "a FIFO as esfm.conf" "^esfm: $work/conf-fifo/esfm\.conf is a FIFO, not a regular file; replace it with a regular file$" \
+	"$work/h.xml" vm-h "$work/conf-fifo"
+hook_cd "$work/conf-fifo" vm-h release end "$work/h.xml"
+t_silent "... release exits 0 silently"
+conf_copy "$work/conf-fifo2"
+rm -f "$work/conf-fifo2/pools.d/fpga0.xml"
+mkfifo "$work/conf-fifo2/pools.d/fpga0.xml"
+refuse_file "a FIFO as the pool file" "^esfm: $work/conf-fifo2/pools\.d/fpga0\.xml is a FIFO, not a regular file; replace it with a regular file$" \
+	"$work/h.xml" vm-h "$work/conf-fifo2"
+mkfifo "$work/log.fifo"
+conf_copy "$work/conf-fifo3" "log_file=$work/log.fifo"
+refuse_file "a FIFO as log_file" "^esfm: log_file: $work/log\.fifo is a FIFO, not a regular file; replace it with a regular file$" \
+	"$work/h.xml" vm-h "$work/conf-fifo3"
+hook_cd "$work/conf-fifo3" vm-h reconnect begin "$work/h.xml"
+t_silent "... reconnect exits 0 silently"
+
+# a state directory others can write: a forged state file there once gave VF 0 twice
+hook vm-a prepare begin "$work/a.xml"
+t_is "setup: vm-a holds VF 0" "$(used fpga0)" "0:reserved:vm-a"
+conf_copy "$work/conf-own" "state_dir=$work/state-own"
+mkdir "$work/state-own"
+sed 's|state="reserved"|state="free"|' "$(stf fpga0)" >"$work/state-own/fpga0.state"
+chown 65534:65534 "$work/state-own" "$work/state-own/fpga0.state"
+chmod 0777 "$work/state-own"
+refuse_file "a state directory owned by nobody, mode 0777" \
+	"^esfm: state directory $work/state-own is unsafe: owner uid 65534, mode 0777; make it root's, not writable by group or others" \
+	"$work/h.xml" vm-h "$work/conf-own"
+t_is "... no lock file was created there" "$(ls "$work/state-own")" "fpga0.state"
+chown 0:0 "$work/state-own"
+refuse_file "a root-owned state directory, mode 0777" "^esfm: state directory $work/state-own is unsafe: owner uid 0, mode 0777" \
+	"$work/h.xml" vm-h "$work/conf-own"
+chmod 0755 "$work/state-own"
+hook_cd "$work/conf-own" vm-h release end "$work/h.xml"
+t_silent "a root-owned state directory, mode 0755, is used"
+hook vm-a release end "$work/a.xml"
+
+# control characters in a domain name go to log_file escaped: a newline once forged a line
+: >"$log"
+mkdom nl.xml vm-nlNAMETAIL "$(uuid_of 901)" "$(annot fpga0)"
+sed -i 's|NAMETAIL|\&#10;2026-01-01T00:00:00 esfm-hook[1]: forged\&#9;x|' "$work/nl.xml"
+hook x prepare begin "$work/nl.xml"
+t_is "prepare of a domain whose name has a newline exits 0" "$h_rc" 0
+t_logged "its reservation is logged on one line, escaped" \
+	"reserved for domain 'vm-nl\\\\n2026-01-01T00:00:00 esfm-hook\\[1\\]: forged\\\\tx' "
+t_is "no log line was forged" "$(grep -c '^2026-01-01T00:00:00 esfm-hook' "$log")" 0
+hook x release end "$work/nl.xml"
+
+# a NUL and garbage after </domain>: libvirt never sends that; prepare refuses it, release and
+# reconnect read what precedes it
+{ cat "$work/h.xml"; printf '\0<domain>garbage'; } >"$work/nul.xml"
+refuse_file "a NUL and garbage after </domain>" "^esfm: domain XML: NUL byte at offset [0-9]+; not a libvirt domain XML$" \
+	"$work/nul.xml" vm-h
+hook vm-h prepare begin "$work/h.xml"
+hook vm-h reconnect begin "$work/nul.xml"
+t_silent "... reconnect with it exits 0 silently"
+hook vm-h release end "$work/nul.xml"
+t_silent "... release with it exits 0 silently"
+t_is "... and frees the domain's VF" "$(used fpga0)" ""
 
 # === end =====================================================================================
 t_is "finally every VF of every pool is free" "$(used fpga0)|$(used fpga.1)|$(used nic0)" "||"

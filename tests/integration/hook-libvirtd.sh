@@ -18,6 +18,7 @@ fix=$top/tests/integration/hook-fixtures
 . "$top/tests/lib/tap.sh"
 . "$top/tests/lib/sim.sh"
 . "$top/tests/lib/libvirtd.sh"
+. "$top/tests/lib/conf.sh"
 
 missing=
 [ "$(id -u)" = 0 ] || missing="$missing root"
@@ -82,9 +83,8 @@ sysd=$mnt/bus/pci/devices
 
 mkdir -p "$conf/pools.d"
 cp "$fix/pools.d/fpga0.xml" "$fix/pools.d/solo.xml" "$conf/pools.d/"
-# write_conf [KEY=VALUE...]
+# write_conf [KEY=VALUE...]: the test's esfm.conf, and overrides
 write_conf() {
-	local kv
 	{
 		echo "# written by hook-libvirtd.sh"
 		echo "sysfs_root = $mnt"
@@ -94,8 +94,8 @@ write_conf() {
 		echo "log_level = info"
 		echo "libvirt_uri = qemu:///system"
 		echo "attach_timeout_ms = 30000"
-		for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
 	} >"$conf/esfm.conf"
+	conf_set "$conf/esfm.conf" "$@"
 }
 write_conf
 

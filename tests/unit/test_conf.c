@@ -217,13 +217,64 @@ static void test_value_may_contain_equals(void **state)
 	assert_string_equal(conf.flash_command, "flash --mode=jtag --file={bitstream}");
 }
 
-static void test_later_line_wins(void **state)
+/* A key set twice is a mistake (two edits, a bad merge), not "the last one wins". */
+static void test_key_set_twice(void **state)
 {
+	struct fx *fx = *state;
 	struct esfm_conf conf;
 	struct esfm_err err;
 
-	assert_int_equal(load_text(*state, "state_dir = /one\nstate_dir = /two\n", &conf, &err), 0);
-	assert_string_equal(conf.state_dir, "/two");
+	assert_int_equal(
+		load_text(fx, "state_dir = /one\n# other\nstate_dir = /two\n", &conf, &err), -1);
+	assert_config_at(fx, &err, 3, "state_dir is set twice");
+	assert_int_equal(load_text(fx, "log_level = info\nlog_level=info\n", &conf, &err), -1);
+	assert_config_at(fx, &err, 2, "log_level is set twice");
+}
+
+/* A NUL byte used to end the text there: the lines after it went unchecked. */
+static void test_nul_byte(void **state)
+{
+	static const char text[] = "state_dir = /run/x\nlog_level = info\0bogus_key = 1\n";
+	struct fx *fx = *state;
+	struct esfm_conf conf;
+	struct esfm_err err;
+
+	tu_write_n(fx->conf_path, text, sizeof(text) - 1);
+	esfm_err_clear(&err);
+	assert_int_equal(esfm_conf_load_dir(&conf, fx->dir, &err), -1);
+	assert_config_at(fx, &err, 2, "NUL byte");
+}
+
+/* attach_timeout_ms 0 would be alarm(0): an attach worker without any bound. */
+static void test_attach_timeout_zero(void **state)
+{
+	struct fx *fx = *state;
+	struct esfm_conf conf;
+	struct esfm_err err;
+
+	assert_int_equal(load_text(fx, "# x\nattach_timeout_ms = 0\n", &conf, &err), -1);
+	assert_config_at(fx, &err, 2, "invalid value for attach_timeout_ms: '0'");
+	assert_int_equal(load_text(fx, "attach_timeout_ms = 1\nlock_timeout_ms = 0\n", &conf, &err),
+			 0);
+	assert_int_equal(conf.attach_timeout_ms, 1);
+	assert_int_equal(conf.lock_timeout_ms, 0);
+}
+
+/* A FIFO in place of esfm.conf is refused at once: opening it must not wait for a writer. */
+static void test_conf_file_is_a_fifo(void **state)
+{
+	struct fx *fx = *state;
+	struct esfm_conf conf;
+	struct esfm_err err;
+
+	assert_int_equal(mkfifo(fx->conf_path, 0600), 0);
+	esfm_err_clear(&err);
+	alarm(10); /* a blocked open fails the test instead of hanging it */
+	assert_int_equal(esfm_conf_load_dir(&conf, fx->dir, &err), -1);
+	alarm(0);
+	assert_int_equal(err.cls, ESFM_ERR_CONFIG);
+	assert_non_null(strstr(err.msg, fx->conf_path));
+	assert_non_null(strstr(err.msg, "is a FIFO, not a regular file"));
 }
 
 static void test_unknown_key(void **state)
@@ -543,7 +594,10 @@ int main(void)
 		T(test_log_levels),
 		T(test_whitespace_is_trimmed),
 		T(test_value_may_contain_equals),
-		T(test_later_line_wins),
+		T(test_key_set_twice),
+		T(test_nul_byte),
+		T(test_attach_timeout_zero),
+		T(test_conf_file_is_a_fifo),
 		T(test_unknown_key),
 		T(test_line_without_equals),
 		T(test_line_numbers_count_blank_lines),

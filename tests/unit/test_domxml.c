@@ -132,6 +132,30 @@ static void test_may_have_annotation_not_nul_terminated(void **state)
 
 /* ---- domain basics ---- */
 
+/* libxml2 stopped at a NUL and took the domain as is, whatever followed it: refused now. */
+static void test_nul_and_garbage_after_domain_refused(void **state)
+{
+	struct fx *fx = *state;
+	char *text;
+	size_t n;
+
+	fx->xml = domain("<esfm:vf xmlns:esfm='" NS "' pool='fpga0'/>", NULL);
+	n = strlen(fx->xml);
+	text = malloc(n + 32);
+	assert_non_null(text);
+	memcpy(text, fx->xml, n);
+	memcpy(text + n, "\0<domain>garbage", 17);
+	esfm_err_clear(&fx->err);
+	assert_int_equal(esfm_domxml_parse(text, n + 17, &fx->dom, &fx->err), -1);
+	assert_int_equal(fx->err.cls, ESFM_ERR_CONFIG);
+	assert_msg_contains(&fx->err, "NUL byte at offset");
+	/* The text before the NUL alone is fine (what release and reconnect read). */
+	esfm_err_clear(&fx->err);
+	assert_int_equal(esfm_domxml_parse(text, strnlen(text, n + 17), &fx->dom, &fx->err), 0);
+	assert_true(fx->dom.annotated);
+	free(text);
+}
+
 static void test_plain_domain(void **state)
 {
 	struct fx *fx = *state;
@@ -931,6 +955,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_may_have_annotation),
 		T(test_may_have_annotation_not_nul_terminated),
+		T(test_nul_and_garbage_after_domain_refused),
 		T(test_plain_domain),
 		T(test_no_metadata_element),
 		T(test_other_metadata_is_not_annotation),

@@ -3,6 +3,8 @@
 #include "testutil.h"
 
 #include "err.h"
+#include "escape.h"
+#include "log.h"
 
 static void test_set_fills_and_returns_minus_one(void **state)
 {
@@ -325,6 +327,53 @@ static void test_prefix_keeps_exit_code(void **state)
 	assert_int_equal(esfm_err_exit_code(&err), 3);
 }
 
+/* A domain name with a newline must not make an error message two lines (or a log line). */
+static void test_format_escapes_control_characters(void **state)
+{
+	struct esfm_err err;
+	char buf[256];
+
+	(void)state;
+	esfm_err_clear(&err);
+	esfm_err_set(&err, ESFM_ERR_CONFIG, 0, "domain 'a\nesfm: forged\x1b[31m'");
+	esfm_err_hint(&err, "tab\there, cr\r, del\x7f");
+	assert_string_equal(esfm_err_format(&err, buf, sizeof(buf)),
+			    "domain 'a\\nesfm: forged\\x1b[31m'; tab\\there, cr\\r, del\\x7f");
+	assert_null(strchr(buf, '\n'));
+}
+
+static void test_escape_truncates_on_whole_escapes(void **state)
+{
+	char out[6];
+
+	(void)state;
+	assert_string_equal(esfm_escape_ctl("ab\x01"
+					    "cd",
+					    out, sizeof(out)),
+			    "ab");
+	assert_string_equal(esfm_escape_ctl("abc\nd", out, sizeof(out)), "abc\\n");
+	assert_string_equal(esfm_escape_ctl("caf\xc3\xa9", out, sizeof(out)), "caf\xc3\xa9");
+}
+
+static char logged[512];
+
+static void capture(void *data, int level, const char *msg)
+{
+	(void)data;
+	(void)level;
+	snprintf(logged, sizeof(logged), "%s", msg);
+}
+
+static void test_log_escapes_control_characters(void **state)
+{
+	(void)state;
+	esfm_log_set_sink(capture, NULL, ESFM_LOG_DEBUG);
+	esfm_info("VF 0 reserved for domain '%s'", "vm\n2026-01-01T00:00:00 esfm-hook[1]: forged");
+	esfm_log_set_sink(NULL, NULL, ESFM_LOG_NOTICE);
+	assert_string_equal(
+		logged, "VF 0 reserved for domain 'vm\\n2026-01-01T00:00:00 esfm-hook[1]: forged'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -350,6 +399,9 @@ int main(void)
 		cmocka_unit_test(test_format_of_maximal_error),
 		cmocka_unit_test(test_exit_codes),
 		cmocka_unit_test(test_prefix_keeps_exit_code),
+		cmocka_unit_test(test_format_escapes_control_characters),
+		cmocka_unit_test(test_escape_truncates_on_whole_escapes),
+		cmocka_unit_test(test_log_escapes_control_characters),
 	};
 
 	return cmocka_run_group_tests_name("err", tests, NULL, NULL);

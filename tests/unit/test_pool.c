@@ -632,6 +632,52 @@ static void test_list_refuses_two_pools_on_one_pf(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* The hook loads one pool: the other files must still not name its PF (pool-check's message). */
+static void test_check_pf_unique_names_the_other_pool(void **state)
+{
+	struct fx *fx = *state;
+	struct esfm_pool pool;
+	struct esfm_pool *pools = NULL;
+	struct esfm_err list_err;
+	size_t n;
+	char path[PATH_MAX];
+
+	put_pool(fx, "fpga0.xml", EXAMPLE, path);
+	put_pool(fx, "broken.xml", "<pool", path); /* reported by pool-check, not here */
+	assert_int_equal(esfm_pool_load(&fx->conf, "fpga0", &pool, &fx->err), 0);
+	assert_int_equal(esfm_pool_check_pf_unique(&fx->conf, &pool, &fx->err), 0);
+	unlink(path);
+	put_pool(fx, "b.xml",
+		 "<pool type='sriov'><name>b</name><source><pf address='0000:83:00.0'/>"
+		 "</source><vfs count='2'/></pool>",
+		 path);
+	assert_int_equal(esfm_pool_check_pf_unique(&fx->conf, &pool, &fx->err), -1);
+	assert_int_equal(fx->err.cls, ESFM_ERR_CONFIG);
+	esfm_err_clear(&list_err);
+	assert_int_equal(esfm_pool_list(&fx->conf, &pools, &n, &list_err), -1);
+	assert_string_equal(fx->err.msg, list_err.msg);
+	assert_string_equal(fx->err.msg, "pools 'b' and 'fpga0' both use PF 0000:83:00.0");
+	assert_string_equal(fx->err.hint, list_err.hint);
+}
+
+/* A FIFO named like a pool file is refused without blocking the loader. */
+static void test_pool_file_fifo_refused(void **state)
+{
+	struct fx *fx = *state;
+	struct esfm_pool pool;
+	char path[PATH_MAX];
+
+	put_pool(fx, "fpga0.xml", EXAMPLE, path);
+	unlink(path);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	alarm(10); /* a blocked open fails the test instead of hanging it */
+	assert_int_equal(esfm_pool_load(&fx->conf, "fpga0", &pool, &fx->err), -1);
+	alarm(0);
+	assert_int_equal(fx->err.cls, ESFM_ERR_CONFIG);
+	assert_msg_contains(&fx->err, path);
+	assert_msg_contains(&fx->err, "is a FIFO, not a regular file");
+}
+
 static void test_list_same_pf_different_case(void **state)
 {
 	struct fx *fx = *state;
@@ -791,6 +837,8 @@ int main(void)
 		T(test_list_fails_on_invalid_file),
 		T(test_list_fails_on_stem_mismatch),
 		T(test_list_refuses_two_pools_on_one_pf),
+		T(test_check_pf_unique_names_the_other_pool),
+		T(test_pool_file_fifo_refused),
 		T(test_list_same_pf_different_case),
 		T(test_list_many_pools),
 		T(test_for_pf_declared),

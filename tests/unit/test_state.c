@@ -30,10 +30,11 @@ enum rename_mode {
 static enum rename_mode rename_mode = RENAME_REAL;
 static int rename_calls;
 
-int __real_rename(const char *oldpath, const char *newpath);
-int __wrap_rename(const char *oldpath, const char *newpath);
+/* The state file is renamed into place relative to the state directory's fd. */
+int __real_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
+int __wrap_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath);
 
-int __wrap_rename(const char *oldpath, const char *newpath)
+int __wrap_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath)
 {
 	rename_calls++;
 	switch (rename_mode) {
@@ -46,7 +47,7 @@ int __wrap_rename(const char *oldpath, const char *newpath)
 	case RENAME_REAL:
 		break;
 	}
-	return __real_rename(oldpath, newpath);
+	return __real_renameat(olddirfd, oldpath, newdirfd, newpath);
 }
 
 /* ---- fixture ---- */
@@ -338,6 +339,83 @@ static void test_dir_ensure_missing_parent(void **state)
 	assert_int_equal(esfm_state_dir_ensure(dir, &fx->err), -1);
 	assert_int_equal(fx->err.cls, ESFM_ERR_FAILED);
 	assert_int_equal(fx->err.errnum, ENOENT);
+}
+
+#define FORGED                                                                                     \
+	"<esfm-state version='1' pool='fpga0' pf='0000:83:00.0' generation='9'>"                   \
+	"<vf index='0' address='0000:83:00.4' state='free' since='0'/></esfm-state>\n"
+
+/* Whoever can write the state directory can forge a ledger: every entry point refuses it. */
+static void assert_unsafe_dir_refused(struct fx *fx)
+{
+	tu_write(fx->state_path, FORGED);
+	esfm_err_clear(&fx->err);
+	assert_int_equal(esfm_state_dir_ensure(fx->dir, &fx->err), -1);
+	assert_int_equal(fx->err.cls, ESFM_ERR_CONFIG);
+	assert_msg_contains(&fx->err, fx->dir);
+	assert_msg_contains(&fx->err, "unsafe");
+	assert_string_not_equal(fx->err.hint, "");
+	esfm_err_clear(&fx->err);
+	assert_int_equal(esfm_state_lock(fx->dir, "fpga0", "test", 0, &fx->lock, &fx->err), -1);
+	assert_msg_contains(&fx->err, "unsafe");
+	esfm_err_clear(&fx->err);
+	assert_int_equal(esfm_state_load(fx->dir, "fpga0", &fx->st, &fx->err), -1);
+	assert_msg_contains(&fx->err, "unsafe");
+	esfm_err_clear(&fx->err);
+	snprintf(fx->st2.pool, sizeof(fx->st2.pool), "fpga0");
+	assert_int_equal(esfm_state_save(fx->dir, &fx->st2, &fx->err), -1);
+	assert_msg_contains(&fx->err, "unsafe");
+}
+
+static void test_dir_writable_by_others_refused(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(chmod(fx->dir, 0777), 0);
+	assert_unsafe_dir_refused(fx);
+	assert_int_equal(chmod(fx->dir, 0770), 0);
+	assert_unsafe_dir_refused(fx);
+	assert_int_equal(chmod(fx->dir, 0755), 0);
+	esfm_err_clear(&fx->err);
+	assert_int_equal(esfm_state_load(fx->dir, "fpga0", &fx->st, &fx->err), 0);
+	assert_int_equal(fx->st.generation, 9);
+}
+
+static void test_dir_owned_by_another_user_refused(void **state)
+{
+	struct fx *fx = *state;
+
+	if (geteuid() != 0)
+		skip(); /* only root can give a directory away */
+	assert_int_equal(chown(fx->dir, 65534, 65534), 0);
+	assert_unsafe_dir_refused(fx);
+	assert_int_equal(chown(fx->dir, 0, 0), 0);
+}
+
+/* A FIFO (or a directory) in place of the state or lock file is refused without blocking. */
+static void test_state_and_lock_must_be_regular_files(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(mkfifo(fx->state_path, 0600), 0);
+	alarm(10); /* a blocked open fails the test instead of hanging it */
+	assert_int_equal(esfm_state_load(fx->dir, "fpga0", &fx->st, &fx->err), -1);
+	alarm(0);
+	assert_int_equal(fx->err.cls, ESFM_ERR_CONFIG);
+	assert_msg_contains(&fx->err, "is a FIFO, not a regular file");
+	assert_msg_contains(&fx->err, fx->state_path);
+	unlink(fx->state_path);
+	tu_mkdirs(fx->lock_path);
+	esfm_err_clear(&fx->err);
+	assert_int_equal(esfm_state_lock(fx->dir, "fpga0", "test", 0, &fx->lock, &fx->err), -1);
+	assert_msg_contains(&fx->err, "is a directory, not a regular file");
+	rmdir(fx->lock_path);
+	assert_int_equal(mkfifo(fx->lock_path, 0600), 0);
+	esfm_err_clear(&fx->err);
+	alarm(10);
+	assert_int_equal(esfm_state_lock(fx->dir, "fpga0", "test", 0, &fx->lock, &fx->err), -1);
+	alarm(0);
+	assert_msg_contains(&fx->err, "is a FIFO, not a regular file");
 }
 
 /* ---- lock ---- */
@@ -724,7 +802,7 @@ static void test_load_refuses_symlink(void **state)
 	fill_state(&fx->st);
 	assert_int_equal(esfm_state_save(fx->dir, &fx->st, &fx->err), 0);
 	tu_path(real, "%s/elsewhere.state", fx->tmp);
-	assert_int_equal(__real_rename(fx->state_path, real), 0);
+	assert_int_equal(rename(fx->state_path, real), 0);
 	tu_symlink(real, fx->state_path);
 
 	assert_int_equal(esfm_state_load(fx->dir, "fpga0", &fx->st2, &fx->err), -1);
@@ -1227,6 +1305,9 @@ int main(void)
 		T(test_dir_ensure_refuses_symlink),
 		T(test_dir_ensure_refuses_file),
 		T(test_dir_ensure_missing_parent),
+		T(test_dir_writable_by_others_refused),
+		T(test_dir_owned_by_another_user_refused),
+		T(test_state_and_lock_must_be_regular_files),
 		T(test_lock_unlock),
 		T(test_lock_creates_state_dir),
 		T(test_lock_busy_same_process),

@@ -152,6 +152,8 @@ conf
 refused "no programmer at all" "no programmer configured in $work/conf/esfm.conf.*flash_tool = vivado"
 conf "flash_tool = jtag"
 refused "an unknown flash_tool" "esfm.conf:[0-9]+: invalid value for flash_tool: 'jtag'"
+conf "flash_tool = vivado" "vivado_path = $work/bin/vivado" "flash_tool = xsct"
+refused "flash_tool set twice" "esfm.conf:[0-9]+: flash_tool is set twice"
 conf "flash_tool = vivado" "flash_target = two words"
 refused "a flash_target with a space" "invalid value for flash_target"
 

@@ -149,3 +149,43 @@ int esfm_self_dir(char *buf, size_t len, struct esfm_err *err)
 		*slash = '\0';
 	return esfm_snprintf(buf, len, err, "%s", exe);
 }
+
+int esfm_proc_start_time(long pid, unsigned long long *start)
+{
+	char path[64], buf[1024], *p;
+	int fd, field;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: fields count from the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return -1;
+	p += 2;
+	if (*p == 'Z' || *p == 'X')
+		return -1;
+	for (field = 3; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return -1;
+	*start = strtoull(p, NULL, 10);
+	return 0;
+}
+
+bool esfm_proc_alive(long pid, unsigned long long start)
+{
+	unsigned long long now;
+
+	return pid > 0 && esfm_proc_start_time(pid, &now) == 0 && now == start;
+}

@@ -5,6 +5,7 @@
 #ifndef ESFM_PROC_H
 #define ESFM_PROC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -21,6 +22,16 @@ int esfm_spawn_detached(char *const argv[], struct esfm_err *err);
  * inherited. FAILED error with the exit status or signal on failure.
  */
 int esfm_run(char *const argv[], long timeout_ms, struct esfm_err *err);
+
+/*
+ * Start time of process @pid (clock ticks since boot, field 22 of
+ * /proc/<pid>/stat) into *start: with the pid it names one process for good.
+ * -1 (no error filled) if there is no such process.
+ */
+int esfm_proc_start_time(long pid, unsigned long long *start);
+
+/* True if process @pid runs and started at @start (not a reused pid, not a zombie). */
+bool esfm_proc_alive(long pid, unsigned long long start);
 
 /* Directory of the running executable into @buf (via /proc/self/exe). */
 int esfm_self_dir(char *buf, size_t len, struct esfm_err *err);

@@ -188,6 +188,25 @@ static int parse_slot(xmlNodePtr n, struct esfm_vf_slot *s, const char *path, st
 	return 0;
 }
 
+static int parse_busy(xmlNodePtr n, const char *path, struct esfm_busy_mark *b,
+		      struct esfm_err *err)
+{
+	char v[64], *end;
+
+	esfm_xml_prop(n, "pid", v, sizeof(v));
+	errno = 0;
+	b->pid = strtol(v, &end, 10);
+	if (errno || end == v || *end || b->pid <= 0)
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid busy pid '%s'", path,
+				    xmlGetLineNo(n), v);
+	esfm_xml_prop(n, "start", v, sizeof(v));
+	b->start = strtoull(v, NULL, 10);
+	esfm_xml_prop(n, "since", v, sizeof(v));
+	b->since = strtoll(v, NULL, 10);
+	esfm_xml_prop(n, "what", b->what, sizeof(b->what));
+	return 0;
+}
+
 static int parse_state(xmlDocPtr doc, const char *path, struct esfm_pool_state *st,
 		       struct esfm_err *err)
 {
@@ -215,6 +234,8 @@ static int parse_state(xmlDocPtr doc, const char *path, struct esfm_pool_state *
 		esfm_xml_prop(bs, "flashed-at", v, sizeof(v));
 		st->flashed_at = strtoll(v, NULL, 10);
 	}
+	if ((bs = esfm_xml_child(root, "busy")) && parse_busy(bs, path, &st->busy, err) < 0)
+		return -1;
 	for (xmlNodePtr c = esfm_xml_child(root, "vf"); c; c = esfm_xml_next(c, "vf"))
 		n++;
 	st->vfs = n ? calloc(n, sizeof(*st->vfs)) : NULL;
@@ -337,6 +358,17 @@ int esfm_state_save(const char *state_dir, struct esfm_pool_state *st, struct es
 		if (!bs || set_prop(bs, "path", st->bitstream) < 0 ||
 		    (st->bitstream_kind[0] && set_prop(bs, "kind", st->bitstream_kind) < 0) ||
 		    set_prop(bs, "flashed-at", v) < 0)
+			return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
+	}
+	if (st->busy.pid) {
+		xmlNodePtr b = xmlNewChild(root, NULL, BAD_CAST "busy", NULL);
+		char s1[32], s2[32], s3[32];
+
+		snprintf(s1, sizeof(s1), "%ld", st->busy.pid);
+		snprintf(s2, sizeof(s2), "%llu", st->busy.start);
+		snprintf(s3, sizeof(s3), "%lld", st->busy.since);
+		if (!b || set_prop(b, "pid", s1) < 0 || set_prop(b, "start", s2) < 0 ||
+		    set_prop(b, "what", st->busy.what) < 0 || set_prop(b, "since", s3) < 0)
 			return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
 	}
 	for (size_t i = 0; i < st->nvfs; i++)

@@ -45,6 +45,18 @@ struct esfm_vf_slot {
 	long long since;		  /* time of the last change (epoch seconds) */
 };
 
+/*
+ * A long CLI operation in progress on the pool (no lock held meanwhile):
+ * prepare refuses while it lives, reconcile changes nothing. A mark whose
+ * process is gone (pid dead, or reused: another start time) is recovered.
+ */
+struct esfm_busy_mark {
+	long pid;		  /* 0: not busy */
+	unsigned long long start; /* the process's start time (see esfm_proc_start_time) */
+	char what[128];		  /* e.g. "esfm reconf 3" */
+	long long since;	  /* epoch seconds */
+};
+
 struct esfm_pool_state {
 	char pool[ESFM_NAME_MAX];
 	struct esfm_pci_addr pf;
@@ -54,6 +66,7 @@ struct esfm_pool_state {
 	long long flashed_at; /* epoch seconds */
 	size_t nvfs;
 	struct esfm_vf_slot *vfs; /* vfs[i].index == i */
+	struct esfm_busy_mark busy;
 };
 
 struct esfm_state_lock {

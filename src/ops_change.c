@@ -29,6 +29,7 @@ struct change {
 	struct esfm_plan_holder *holders; /* nholders entries */
 	size_t nholders;
 	struct esfm_plan_target *targets;
+	char (*target_uuids)[ESFM_UUID_STRLEN]; /* n entries: UUID of targets[i].vm */
 	struct esfm_plan plan;
 	size_t ndone;	  /* steps carried out, in plan order */
 	bool prepared_pf; /* flash and qmax done before creating VFs */
@@ -58,7 +59,8 @@ static int lookup_targets(struct change *c, struct esfm_err *err)
 	size_t nmissing = 0, len = 0;
 
 	c->targets = c->n ? calloc(c->n, sizeof(*c->targets)) : NULL;
-	if (c->n && !c->targets)
+	c->target_uuids = c->n ? calloc(c->n, sizeof(*c->target_uuids)) : NULL;
+	if (c->n && (!c->targets || !c->target_uuids))
 		return esfm_err_sys(err, ENOMEM, "cannot plan");
 	for (unsigned i = 0; i < c->n; i++) {
 		struct esfm_plan_target *t = &c->targets[i];
@@ -70,6 +72,10 @@ static int lookup_targets(struct change *c, struct esfm_err *err)
 		if (!c->init && i < c->nholders && c->holders[i].held)
 			continue;
 		if (esfm_virt_lookup(c->virt, t->vm, &dom, &e) < 0) {
+			if (e.cls != ESFM_ERR_NOTFOUND) {
+				*err = e;
+				return -1;
+			}
 			nmissing++;
 			if (len < sizeof(missing) - 70)
 				len += (size_t)snprintf(missing + len, sizeof(missing) - len,
@@ -77,7 +83,11 @@ static int lookup_targets(struct change *c, struct esfm_err *err)
 			continue;
 		}
 		t->exists = true;
-		t->running = esfm_virt_is_active(dom);
+		virDomainGetUUIDString(dom, c->target_uuids[i]);
+		if (esfm_virt_active(dom, &t->running, err) < 0) {
+			virDomainFree(dom);
+			return esfm_err_prefix(err, "VM '%s'", t->vm);
+		}
 		virDomainFree(dom);
 	}
 	if (!nmissing)
@@ -349,44 +359,53 @@ static int run_plan(struct change *c, struct esfm_err *err)
 	return 0;
 }
 
-/* Make the state say what the plan did. */
-static int record(struct change *c, struct esfm_err *err)
+/*
+ * Locked, on the ledger as it is now (hooks may have released or adopted
+ * meanwhile): record what the plan did, and clear the busy mark.
+ */
+static int record(struct esfm_pool_state *st, void *data, struct esfm_err *err)
 {
+	struct change *c = data;
 	struct esfm_pci_addr a;
 
-	for (size_t i = 0; i < c->st.nvfs; i++)
+	esfm_vfpool_clear_busy(st);
+	for (size_t i = 0; i < st->nvfs; i++)
 		if (i >= c->n || c->init)
-			esfm_state_set_free(&c->st.vfs[i]);
-	if (esfm_state_resize(&c->st, c->n, err) < 0)
+			esfm_state_set_free(&st->vfs[i]);
+	if (esfm_state_resize(st, c->n, err) < 0)
 		return -1;
-	c->st.pf = c->pool.pf;
+	st->pf = c->pool.pf;
 	for (unsigned i = 0; i < c->n; i++) {
-		struct esfm_vf_slot *s = &c->st.vfs[i];
-
 		if (vf_addr(c, i, &a, err) < 0)
 			return -1;
-		s->addr = a;
+		st->vfs[i].addr = a;
+	}
+	if (c->st.bitstream[0]) {
+		snprintf(st->bitstream, sizeof(st->bitstream), "%s", c->st.bitstream);
+		snprintf(st->bitstream_kind, sizeof(st->bitstream_kind), "%s",
+			 c->st.bitstream_kind);
+		st->flashed_at = c->st.flashed_at;
 	}
 	for (size_t i = 0; i < c->ndone; i++) {
 		const struct esfm_step *s = &c->plan.steps[i];
 		char alias[96];
-		virDomainPtr dom;
 
 		if (s->kind != ESFM_STEP_ATTACH)
 			continue;
-		if (esfm_hostdev_alias(c->pool.name, s->index, alias, sizeof(alias), err) < 0 ||
-		    with_domain(c, s->vm, &dom, err) < 0)
+		if (esfm_hostdev_alias(c->pool.name, s->index, alias, sizeof(alias), err) < 0)
 			return -1;
-		{
-			char uuid[VIR_UUID_STRING_BUFLEN];
-
-			virDomainGetUUIDString(dom, uuid);
-			esfm_state_set_owner(&c->st.vfs[s->index], ESFM_VF_ATTACHED,
-					     ESFM_ORIGIN_CLI, uuid, s->vm, alias);
-		}
-		virDomainFree(dom);
+		esfm_state_set_owner(&st->vfs[s->index], ESFM_VF_ATTACHED, ESFM_ORIGIN_CLI,
+				     c->target_uuids[s->index], s->vm, alias);
 	}
-	return esfm_state_save(c->ctx->conf.state_dir, &c->st, err);
+	return 0;
+}
+
+static int unmark(struct esfm_pool_state *st, void *data, struct esfm_err *err)
+{
+	(void)data;
+	(void)err;
+	esfm_vfpool_clear_busy(st);
+	return 0;
 }
 
 /* The VFs @uuid holds in @st, as allocations of @pool. */
@@ -455,13 +474,13 @@ static void refresh_metadata(struct change *c)
 	}
 }
 
-static int change_locked(struct change *c, struct esfm_err *err)
+/* Look, decide and ask, with no lock held: nothing is touched yet. */
+static int plan_change(struct change *c, struct esfm_err *err)
 {
 	struct esfm_plan_input in = {0};
 
 	if (esfm_virt_open(c->ctx->conf.libvirt_uri, &c->virt, err) < 0 ||
-	    esfm_ops_view_of_pool(c->ctx, &c->pool, c->virt, &c->view, err) < 0 ||
-	    esfm_state_load(c->ctx->conf.state_dir, c->pool.name, &c->st, err) < 0)
+	    esfm_ops_view_of_pool(c->ctx, &c->pool, c->virt, &c->view, err) < 0)
 		return -1;
 	if (c->n > c->view.info.totalvfs) {
 		char a[ESFM_PCI_ADDR_STRLEN];
@@ -492,42 +511,59 @@ static int change_locked(struct change *c, struct esfm_err *err)
 	in.nholders = c->nholders;
 	in.targets = c->targets;
 	in.ntargets = c->n;
-	if (esfm_plan_build(&in, &c->plan, err) < 0)
-		return -1;
-	if (run_plan(c, err) < 0) {
-		struct esfm_err e = {0};
+	return esfm_plan_build(&in, &c->plan, err);
+}
 
-		/* Keep the state as close to the truth as we know it. */
-		if (record(c, &e) < 0)
-			esfm_warn("cannot record the partial change: %s", e.msg);
+/*
+ * Carry the plan out with the pool marked busy and unlocked (hooks of other
+ * VMs release and reconnect meanwhile; a prepare is refused at once), then
+ * record it. After a failure the ledger is reconciled from what sysfs and
+ * libvirt show now: a step that never ran takes no VF from its holder.
+ */
+static int run_change(struct change *c, const char *what, struct esfm_err *err)
+{
+	struct esfm_err e = {0};
+	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8];
+	int r;
+
+	if (esfm_vfpool_busy_begin(c->ctx, c->pool.name, what, err) < 0)
 		return -1;
+	r = run_plan(c, err);
+	if (r == 0) {
+		r = esfm_vfpool_update(c->ctx, c->pool.name, what, record, c, err);
+		if (r == 0)
+			r = esfm_state_load(c->ctx->conf.state_dir, c->pool.name, &c->st, err);
+		if (r == 0)
+			refresh_metadata(c);
+		return r;
 	}
-	if (record(c, err) < 0)
-		return -1;
-	refresh_metadata(c);
-	return 0;
+	if (esfm_vfpool_update(c->ctx, c->pool.name, what, unmark, NULL, &e) < 0 ||
+	    esfm_ops_reconcile(c->ctx, c->virt, &c->pool, c->ui, NULL, NULL, &e) < 0)
+		esfm_warn("cannot record the partial change: %s",
+			  esfm_err_format(&e, msg, sizeof(msg)));
+	return -1;
 }
 
 static int change(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, unsigned n, bool init,
 		  const struct esfm_op_opts *opts, const struct esfm_ui *ui, struct esfm_err *err)
 {
 	struct change c = {.ctx = ctx, .opts = opts, .ui = ui, .init = init, .n = n};
-	struct esfm_state_lock lock;
+	const char *what = init ? "esfm init" : "esfm reconf";
 	int r;
 
 	if (esfm_pool_for_pf(&ctx->conf, pf, &c.pool, err) < 0)
 		return -1;
-	if (esfm_state_lock(ctx->conf.state_dir, c.pool.name, init ? "esfm init" : "esfm reconf",
-			    ctx->conf.lock_timeout_ms, &lock, err) < 0)
-		return -1;
-	r = change_locked(&c, err);
-	esfm_state_unlock(&lock);
+	snprintf(c.st.pool, sizeof(c.st.pool), "%s", c.pool.name);
+	r = plan_change(&c, err);
+	if (r == 0)
+		r = run_change(&c, what, err);
 	esfm_plan_free(&c.plan);
 	esfm_state_clear(&c.st);
 	esfm_pf_view_free(&c.view);
 	esfm_virt_close(c.virt);
 	free(c.holders);
 	free(c.targets);
+	free(c.target_uuids);
 	return r;
 }
 

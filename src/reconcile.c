@@ -111,7 +111,7 @@ static void judge_free(struct rc *c, struct esfm_vf_slot *s)
 	const struct esfm_rc_domain *d, *d2;
 	size_t n = live_holders(c->f, s->index, &d, &d2);
 
-	if (n == 0 || (c->f->observed_at && s->since >= c->f->observed_at))
+	if (n == 0)
 		return;
 	adopt(s, d);
 	note(c, ESFM_RC_ADOPTED, s->index,
@@ -149,8 +149,6 @@ static void judge_held(struct rc *c, struct esfm_vf_slot *s)
 	char a[ESFM_PCI_ADDR_STRLEN];
 	const char *why;
 
-	if (c->f->observed_at && s->since >= c->f->observed_at)
-		return; /* changed after reality was observed: judged next time */
 	if (!mine && n == 0)
 		return;
 	if (mine && !c->f->libvirt_known && !o) {
@@ -177,6 +175,14 @@ static void judge_held(struct rc *c, struct esfm_vf_slot *s)
 			     "VF %u is in the live XML of both '%s' and '%s': recorded for '%s'; "
 			     "detach it from one of them",
 			     s->index, d->name, d2->name, s->name);
+		return;
+	}
+	if (n > 0 && !mine) {
+		/* Limited to one domain: the recorded holder's XML is not at hand. */
+		note(c, ESFM_RC_CONFLICT, s->index,
+		     "VF %u is in domain '%s' but recorded for '%s'; left alone (esfm reconcile "
+		     "decides from both domains' XML)",
+		     s->index, d->name, s->name);
 		return;
 	}
 	if (n > 0) {

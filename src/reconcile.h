@@ -60,11 +60,6 @@ struct esfm_rc_facts {
 	const char *only_uuid;
 	/* Whether the pool's busy mark names a live operation. */
 	bool busy_live;
-	/*
-	 * When the facts were gathered (epoch seconds, 0: now): a slot changed at
-	 * or after it (a reservation made meanwhile) is judged next time.
-	 */
-	long long observed_at;
 };
 
 enum esfm_rc_kind {

@@ -137,6 +137,7 @@ struct dom {
 	bool running;
 	bool transient;
 	struct hd hd[3];
+	const char *metadata; /* verbatim inside <metadata>, NULL: none */
 };
 
 static inline void write_node(const struct dom *doms, size_t n)
@@ -156,8 +157,11 @@ static inline void write_node(const struct dom *doms, size_t n)
 			"    <name>%s</name>\n"
 			"    <uuid>6b3f0d5c-0000-4000-8000-%012zu</uuid>\n"
 			"    <memory>65536</memory>\n    <vcpu>1</vcpu>\n"
-			"    <os><type>hvm</type></os>\n    <devices>\n",
+			"    <os><type>hvm</type></os>\n",
 			d->name, i);
+		if (d->metadata)
+			fprintf(f, "    <metadata>%s</metadata>\n", d->metadata);
+		fputs("    <devices>\n", f);
 		for (size_t h = 0; h < 3 && d->hd[h].bdf; h++) {
 			const char *b = d->hd[h].bdf;
 
@@ -185,8 +189,8 @@ static inline void write_node(const struct dom *doms, size_t n)
 static inline void write_two_guests(bool vm1_transient)
 {
 	const struct dom doms[] = {
-		{"everestg0", true, false, {{VF0, "ua-esfm-fpga0-0"}, {NULL, NULL}}},
-		{"everestg1", true, vm1_transient, {{VF1, "ua-esfm-fpga0-1"}, {NULL, NULL}}},
+		{"everestg0", true, false, {{VF0, "ua-esfm-fpga0-0"}, {NULL, NULL}}, NULL},
+		{"everestg1", true, vm1_transient, {{VF1, "ua-esfm-fpga0-1"}, {NULL, NULL}}, NULL},
 	};
 
 	write_node(doms, ESFM_ARRAY_SIZE(doms));

@@ -381,12 +381,19 @@ static void test_pause_shrink_detaches_the_gone_vf(void **state)
 			    "FAIL detach paused VF 1 from 'everestg1' (ua-esfm-fpga0-1)");
 	expect_attr(PF_DIR "/sriov_numvfs", "1");
 	expect_driver(VF0, "vfio-pci");
-	/* the state knows the pool has one VF now, and claims no owner for it */
+	/*
+	 * The ledger says what libvirt shows: VF 0 is everestg0's (resumed), and
+	 * VF 1, gone from sysfs, is still everestg1's (its paused device is in the
+	 * live XML): nobody else may be given either.
+	 */
 	tu_path(path, "%s/fpga0.state", g_state);
 	assert_true(tu_exists(path));
 	assert_int_equal(esfm_state_load(g_state, "fpga0", &st, &err), 0);
-	assert_int_equal(st.nvfs, 1);
-	assert_int_equal(st.vfs[0].state, ESFM_VF_FREE);
+	assert_int_equal(st.nvfs, 2);
+	assert_int_equal(st.vfs[0].state, ESFM_VF_ATTACHED);
+	assert_string_equal(st.vfs[0].name, "everestg0");
+	assert_int_equal(st.vfs[1].state, ESFM_VF_ATTACHED);
+	assert_string_equal(st.vfs[1].name, "everestg1");
 	esfm_state_clear(&st);
 }
 
@@ -617,7 +624,8 @@ static void test_several_vfs_in_one_vm(void **state)
 		{"everestg0",
 		 true,
 		 false,
-		 {{VF0, "ua-esfm-fpga0-0"}, {VF1, "ua-nic-7"}, {NULL, NULL}}},
+		 {{VF0, "ua-esfm-fpga0-0"}, {VF1, "ua-nic-7"}, {NULL, NULL}},
+		 NULL},
 	};
 	struct esfm_err err = {0};
 	int r;
@@ -657,8 +665,8 @@ static void test_several_vfs_in_one_vm(void **state)
 static void test_stopped_vm_is_left_alone(void **state)
 {
 	const struct dom doms[] = {
-		{"everestg0", true, false, {{VF0, "ua-esfm-fpga0-0"}, {NULL, NULL}}},
-		{"everestg1", false, false, {{VF1, "ua-esfm-fpga0-1"}, {NULL, NULL}}},
+		{"everestg0", true, false, {{VF0, "ua-esfm-fpga0-0"}, {NULL, NULL}}, NULL},
+		{"everestg1", false, false, {{VF1, "ua-esfm-fpga0-1"}, {NULL, NULL}}, NULL},
 	};
 	struct esfm_err err = {0};
 	int r;

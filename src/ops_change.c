@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* init and reconf: plan the change of VF count, then carry it out step by step. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "log.h"
 #include "ops.h"
 #include "ops_internal.h"
+#include "proc.h"
 #include "util.h"
 #include "virt.h"
 
@@ -300,52 +302,106 @@ static int do_step(struct change *c, const struct esfm_step *s, struct esfm_err 
 	return r;
 }
 
+/* Step @i (a pause or a hot-unplug) was undone by a later step already carried out. */
+static bool undone_later(const struct change *c, size_t i)
+{
+	const struct esfm_step *s = &c->plan.steps[i];
+
+	for (size_t j = i + 1; j < c->ndone; j++) {
+		const struct esfm_step *t = &c->plan.steps[j];
+
+		if (t->index != s->index)
+			continue;
+		if (s->kind == ESFM_STEP_PAUSE &&
+		    (t->kind == ESFM_STEP_RESUME || t->kind == ESFM_STEP_DETACH_PAUSED))
+			return true;
+		if (s->kind == ESFM_STEP_UNPLUG && t->kind == ESFM_STEP_REATTACH)
+			return true;
+	}
+	return false;
+}
+
+/* Resume a paused device, or hot-plug an unplugged one again, in its guest. */
+static int give_back(struct change *c, const struct esfm_step *s, virDomainPtr dom,
+		     struct esfm_err *err)
+{
+	_cleanup_free_ char *xml = NULL;
+	char alias[96];
+
+	if (s->kind == ESFM_STEP_PAUSE)
+		return esfm_virt_device_pause(dom, s->alias, false, err);
+	if (hostdev_for(c, s->index, s->alias, alias, sizeof(alias), &xml, err) < 0)
+		return -1;
+	return esfm_virt_attach(dom, xml, ESFM_VIRT_LIVE, err);
+}
+
 /*
- * A step failed after some guests' devices were paused: give back every
- * paused device whose VF still exists, and name the ones that cannot be.
+ * A step failed (or the change was interrupted) after some guests' devices
+ * were paused or hot-unplugged: give back every one whose VF still exists,
+ * and name the ones that cannot be.
  */
 static void resume_after_failure(struct change *c)
 {
 	for (size_t i = 0; i < c->ndone; i++) {
 		const struct esfm_step *s = &c->plan.steps[i];
+		bool paused = s->kind == ESFM_STEP_PAUSE;
 		struct esfm_pci_addr a;
 		struct esfm_err e = {0};
 		virDomainPtr dom;
-		bool undone = false;
 
-		if (s->kind != ESFM_STEP_PAUSE)
-			continue;
-		for (size_t j = i + 1; j < c->ndone; j++)
-			undone |= (c->plan.steps[j].kind == ESFM_STEP_RESUME ||
-				   c->plan.steps[j].kind == ESFM_STEP_DETACH_PAUSED) &&
-				  c->plan.steps[j].index == s->index;
-		if (undone)
+		if ((!paused && s->kind != ESFM_STEP_UNPLUG) || undone_later(c, i))
 			continue;
 		if (vf_addr(c, s->index, &a, &e) < 0 || !esfm_pci_dev_exists(c->ctx->sysfs, &a) ||
 		    esfm_pci_bind_driver(c->ctx->sysfs, &a, c->pool.driver, &e) < 0 ||
 		    with_domain(c, s->vm, &dom, &e) < 0) {
 			warn(c->ui,
-			     "VF %u stays paused in '%s': its VF is gone; run reconf again to give "
-			     "it back",
-			     s->index, s->vm);
+			     "VF %u stays %s '%s': its VF is gone; run reconf again to give it "
+			     "back",
+			     s->index, paused ? "paused in" : "unplugged from", s->vm);
 			continue;
 		}
-		if (esfm_virt_device_pause(dom, s->alias, false, &e) < 0)
-			warn(c->ui, "VF %u stays paused in '%s': %s", s->index, s->vm, e.msg);
+		if (give_back(c, s, dom, &e) < 0)
+			warn(c->ui, "VF %u stays %s '%s': %s", s->index,
+			     paused ? "paused in" : "unplugged from", s->vm, e.msg);
 		else
-			warn(c->ui, "VF %u resumed in '%s' after the failure", s->index, s->vm);
+			warn(c->ui, "VF %u %s '%s' after the failure", s->index,
+			     paused ? "resumed in" : "re-attached to", s->vm);
 		virDomainFree(dom);
 	}
 }
 
+static const char *signal_name(int sig)
+{
+	return sig == SIGINT	? "SIGINT"
+	       : sig == SIGTERM ? "SIGTERM"
+	       : sig == SIGHUP	? "SIGHUP"
+				: "a signal";
+}
+
+/*
+ * Carry out the plan. SIGINT, SIGTERM and SIGHUP (deferred by the caller)
+ * stop it between steps and undo what was done, until the VF count changes:
+ * from then on the only way back to working guests is forward, so the plan
+ * is finished.
+ */
 static int run_plan(struct change *c, struct esfm_err *err)
 {
+	bool committed = false; /* the VFs went away: only going on gives them back */
+
 	for (size_t i = 0; i < c->plan.nsteps; i++) {
 		const struct esfm_step *s = &c->plan.steps[i];
 		char what[512];
 		long long t0 = esfm_now_ms();
+		int sig = esfm_proc_deferred_signal();
 
 		esfm_step_describe(s, what, sizeof(what));
+		if (sig && !committed) {
+			resume_after_failure(c);
+			esfm_err_set(err, ESFM_ERR_FAILED, EINTR, "interrupted by %s before: %s",
+				     signal_name(sig), what);
+			return esfm_err_hint(err, "the steps done were undone; run it again");
+		}
+		committed |= s->kind == ESFM_STEP_NUMVFS;
 		if (do_step(c, s, err) < 0) {
 			esfm_ui_report(c->ui, what, t0, false);
 			resume_after_failure(c);
@@ -522,13 +578,20 @@ static int plan_change(struct change *c, struct esfm_err *err)
  */
 static int run_change(struct change *c, const char *what, struct esfm_err *err)
 {
+	struct esfm_sigdefer sigs;
 	struct esfm_err e = {0};
 	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8];
 	int r;
 
 	if (esfm_vfpool_busy_begin(c->ctx, c->pool.name, what, err) < 0)
 		return -1;
+	esfm_proc_defer_signals(&sigs);
 	r = run_plan(c, err);
+	if (r == 0 && esfm_proc_deferred_signal())
+		warn(c->ui,
+		     "%s received while the VFs were re-created: the change was finished first",
+		     signal_name(esfm_proc_deferred_signal()));
+	esfm_proc_restore_signals(&sigs);
 	if (r == 0) {
 		r = esfm_vfpool_update(c->ctx, c->pool.name, what, record, c, err);
 		if (r == 0)

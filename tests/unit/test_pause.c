@@ -117,6 +117,9 @@ enum qemu_kind {
 
 static enum qemu_kind g_qemu[4]; /* by the digit at the end of the domain name */
 static int g_qmp_bad_flags;
+/* Raise this signal when a QMP command containing g_raise_on arrives (0: never). */
+static int g_raise_sig;
+static const char *g_raise_on;
 
 int __wrap_virDomainQemuMonitorCommand(virDomainPtr domain, const char *cmd, char **result,
 				       unsigned int flags);
@@ -160,6 +163,10 @@ int __wrap_virDomainQemuMonitorCommand(virDomainPtr domain, const char *cmd, cha
 		reply = "{\"error\":{\"class\":\"CommandNotFound\",\"desc\":\"unexpected\"}}";
 	}
 	*result = strdup(reply);
+	if (g_raise_sig && g_raise_on && strstr(cmd, g_raise_on)) {
+		raise(g_raise_sig);
+		g_raise_sig = 0;
+	}
 	return *result ? 0 : -1;
 }
 
@@ -278,6 +285,8 @@ static int setup(void **state)
 	list_clear(&g_warnings);
 	memset(g_qemu, 0, sizeof(g_qemu));
 	g_qmp_bad_flags = 0;
+	g_raise_sig = 0;
+	g_raise_on = NULL;
 	tu_path(path, "%s/fpga0.state", g_state);
 	unlink(path);
 	sim_reset(2);
@@ -726,6 +735,71 @@ static void test_same_count_pauses_nothing(void **state)
 	expect_attr(PF_DIR "/sriov_numvfs", "2");
 }
 
+/*
+ * Ctrl-C (SIGINT), SIGTERM or a dropped session (SIGHUP) while guests'
+ * devices are being paused: the current step finishes, what was done is
+ * undone (everestg0's device resumed), nothing reaches sysfs, and the error
+ * says so. The process is not killed by the signal.
+ */
+static void test_signal_before_the_vfs_go_undoes_the_pauses(void **state)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	static const char *const names[] = {"SIGINT", "SIGTERM", "SIGHUP"};
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	for (size_t i = 0; i < ESFM_ARRAY_SIZE(sigs); i++) {
+		struct esfm_err err = {0};
+		char want[256];
+		int r;
+
+		if (i > 0)
+			setup(NULL);
+		write_two_guests(false);
+		g_raise_sig = sigs[i];
+		g_raise_on = "\"ua-esfm-fpga0-0\",\"pause\":true";
+		r = reconf(3, true, &err);
+		snprintf(want, sizeof(want),
+			 "interrupted by %s before: pause VF 1 in 'everestg1' (ua-esfm-fpga0-1)",
+			 names[i]);
+		expect_error(r, &err, ESFM_ERR_FAILED, want);
+		expect_no_sysfs_writes();
+		assert_int_equal(count_pause("everestg0", "ua-esfm-fpga0-0", true), 1);
+		assert_int_equal(count_pause("everestg0", "ua-esfm-fpga0-0", false), 1);
+		assert_int_equal(count_pause("everestg1", "ua-esfm-fpga0-1", true), 0);
+		assert_int_equal(warned("VF 0 resumed in 'everestg0' after the failure", false), 1);
+		expect_attr(PF_DIR "/sriov_numvfs", "2");
+	}
+	/* the dispositions are back: the next SIGTERM would end the process */
+	{
+		struct sigaction sa;
+
+		assert_int_equal(sigaction(SIGTERM, NULL, &sa), 0);
+		assert_true(sa.sa_handler == SIG_DFL);
+	}
+}
+
+/* A signal once the VFs are gone: the change is finished (the guests get their devices back). */
+static void test_signal_after_the_vfs_went_finishes_the_change(void **state)
+{
+	struct esfm_err err = {0};
+	int r;
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	write_two_guests(false);
+	g_raise_sig = SIGTERM;
+	g_raise_on = "\"ua-esfm-fpga0-0\",\"pause\":false";
+	r = reconf(3, true, &err);
+	expect_success(r, &err);
+	assert_int_equal(count_pause("everestg1", "ua-esfm-fpga0-1", false), 1);
+	expect_attr(PF_DIR "/sriov_numvfs", "3");
+	assert_int_equal(warned("SIGTERM received while the VFs were re-created: the change was "
+				"finished first",
+				false),
+			 1);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -743,6 +817,8 @@ int main(void)
 		T(test_stopped_vm_is_left_alone),
 		T(test_without_pause_no_qmp),
 		T(test_same_count_pauses_nothing),
+		T(test_signal_before_the_vfs_go_undoes_the_pauses),
+		T(test_signal_after_the_vfs_went_finishes_the_change),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -183,8 +183,10 @@ static int cmd_pool_gc(struct esfm_ctx *ctx, const struct esfm_cli *cli, struct 
 		return -1;
 	if (!cli->quiet)
 		printf("esfm: %s: %zu VF%s freed\n",
-		       cli->cmd == ESFM_CMD_RECONCILE ? "reconcile" : "pool-gc", freed,
-		       freed == 1 ? "" : "s");
+		       cli->cmd == ESFM_CMD_RECONCILE ? "reconcile"
+		       : cli->cmd == ESFM_CMD_RECOVER ? "recover"
+						      : "pool-gc",
+		       freed, freed == 1 ? "" : "s");
 	return 0;
 }
 
@@ -330,6 +332,7 @@ static int run(struct esfm_cli *cli, struct esfm_err *err)
 		break;
 	case ESFM_CMD_POOL_GC:
 	case ESFM_CMD_RECONCILE:
+	case ESFM_CMD_RECOVER:
 		r = cmd_pool_gc(&ctx, cli, err);
 		break;
 	default:

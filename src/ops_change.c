@@ -211,6 +211,52 @@ static int hostdev_for(struct change *c, unsigned i, const char *alias_in, char 
 	return esfm_hostdev_xml(c->ctx->conf.template_dir, &a, alias, xml, err);
 }
 
+struct jnote {
+	struct change *c;
+	const struct esfm_step *step; /* a device taken from a guest, or NULL */
+	bool numvfs, pf_removed, start;
+};
+
+static int journal_fn(struct esfm_pool_state *st, void *data, struct esfm_err *err)
+{
+	struct jnote *n = data;
+	struct esfm_journal *j = &st->journal;
+
+	if (n->start) {
+		if (esfm_vfpool_mark_busy(st, n->c->init ? "esfm init" : "esfm reconf", err) < 0)
+			return -1;
+		esfm_journal_clear(j);
+		j->active = true;
+		j->old_count = n->c->view.info.numvfs;
+		j->new_count = n->c->n;
+	}
+	j->numvfs |= n->numvfs;
+	j->pf_removed |= n->pf_removed;
+	if (n->step) {
+		const struct esfm_step *s = n->step;
+		struct esfm_journal_taken t = {.index = s->index,
+					       .paused = s->kind == ESFM_STEP_PAUSE};
+
+		snprintf(t.uuid, sizeof(t.uuid), "%s",
+			 s->index < n->c->nholders ? n->c->holders[s->index].uuid : "");
+		snprintf(t.vm, sizeof(t.vm), "%s", s->vm);
+		snprintf(t.alias, sizeof(t.alias), "%s", s->alias);
+		return esfm_journal_add(j, &t, err);
+	}
+	return 0;
+}
+
+/* Record the intent in the ledger before the step; no record, no step. */
+static int journal(struct change *c, const struct esfm_step *step, bool numvfs, bool pf_removed,
+		   struct esfm_err *err)
+{
+	struct jnote n = {c, step, numvfs, pf_removed, false};
+
+	if (esfm_vfpool_update(c->ctx, c->pool.name, "esfm journal", journal_fn, &n, err) < 0)
+		return esfm_err_prefix(err, "cannot journal the next step");
+	return 0;
+}
+
 /* Flash and qmax happen with no VFs, right before creating them. */
 static int prepare_pf(struct change *c, struct esfm_err *err)
 {
@@ -223,7 +269,8 @@ static int prepare_pf(struct change *c, struct esfm_err *err)
 		return 0;
 	c->prepared_pf = true;
 	if (o->bitstream[0] &&
-	    esfm_flash(c->ctx, &c->pool, o->bitstream, o->bitstream_kind, c->ui, &c->st, err) < 0)
+	    (journal(c, NULL, false, true, err) < 0 ||
+	     esfm_flash(c->ctx, &c->pool, o->bitstream, o->bitstream_kind, c->ui, &c->st, err) < 0))
 		return -1;
 	if (!c->view.info.has_qdma && !o->qmax_set)
 		return 0;
@@ -401,6 +448,16 @@ static int run_plan(struct change *c, struct esfm_err *err)
 				     signal_name(sig), what);
 			return esfm_err_hint(err, "the steps done were undone; run it again");
 		}
+		if ((s->kind == ESFM_STEP_PAUSE || s->kind == ESFM_STEP_UNPLUG) &&
+		    journal(c, s, false, false, err) < 0) {
+			resume_after_failure(c);
+			return -1;
+		}
+		if (s->kind == ESFM_STEP_NUMVFS && !committed &&
+		    journal(c, NULL, true, false, err) < 0) {
+			resume_after_failure(c);
+			return -1;
+		}
 		committed |= s->kind == ESFM_STEP_NUMVFS;
 		if (do_step(c, s, err) < 0) {
 			esfm_ui_report(c->ui, what, t0, false);
@@ -425,6 +482,7 @@ static int record(struct esfm_pool_state *st, void *data, struct esfm_err *err)
 	struct esfm_pci_addr a;
 
 	esfm_vfpool_clear_busy(st);
+	esfm_journal_clear(&st->journal);
 	for (size_t i = 0; i < st->nvfs; i++)
 		if (i >= c->n || c->init)
 			esfm_state_set_free(&st->vfs[i]);
@@ -453,14 +511,6 @@ static int record(struct esfm_pool_state *st, void *data, struct esfm_err *err)
 		esfm_state_set_owner(&st->vfs[s->index], ESFM_VF_ATTACHED, ESFM_ORIGIN_CLI,
 				     c->target_uuids[s->index], s->vm, alias);
 	}
-	return 0;
-}
-
-static int unmark(struct esfm_pool_state *st, void *data, struct esfm_err *err)
-{
-	(void)data;
-	(void)err;
-	esfm_vfpool_clear_busy(st);
 	return 0;
 }
 
@@ -583,7 +633,9 @@ static int run_change(struct change *c, const char *what, struct esfm_err *err)
 	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8];
 	int r;
 
-	if (esfm_vfpool_busy_begin(c->ctx, c->pool.name, what, err) < 0)
+	struct jnote start = {c, NULL, false, false, true};
+
+	if (esfm_vfpool_update(c->ctx, c->pool.name, what, journal_fn, &start, err) < 0)
 		return -1;
 	esfm_proc_defer_signals(&sigs);
 	r = run_plan(c, err);
@@ -600,7 +652,7 @@ static int run_change(struct change *c, const char *what, struct esfm_err *err)
 			refresh_metadata(c);
 		return r;
 	}
-	if (esfm_vfpool_update(c->ctx, c->pool.name, what, unmark, NULL, &e) < 0 ||
+	if (esfm_vfpool_update(c->ctx, c->pool.name, what, esfm_vfpool_end_change, NULL, &e) < 0 ||
 	    esfm_ops_reconcile(c->ctx, c->virt, &c->pool, c->ui, NULL, NULL, &e) < 0)
 		esfm_warn("cannot record the partial change: %s",
 			  esfm_err_format(&e, msg, sizeof(msg)));

@@ -283,6 +283,9 @@ int esfm_ops_reconcile(struct esfm_ctx *ctx, struct esfm_virt *v, const struct e
 	bool stale = true;
 	int r = 0;
 
+	if (v && esfm_ops_recover(ctx, v, pool, ui, err) < 0)
+		return -1;
+
 	for (int i = 0; i < RECONCILE_ATTEMPTS && stale && r == 0; i++) {
 		struct esfm_rc_findings out = {0};
 

@@ -46,6 +46,16 @@ int esfm_ops_reconcile(struct esfm_ctx *ctx, struct esfm_virt *v, const struct e
 		       struct esfm_err *err);
 
 /*
+ * If a reconf or init of @pool died half way (its journal is in the ledger,
+ * its busy mark names a dead process), finish it: PF back on the bus, the VF
+ * count it was going to, VFs bound, every device it took from a guest given
+ * back. Each thing done is reported through @ui. Never calls libvirt with
+ * the lock held. 0 when there was nothing to do.
+ */
+int esfm_ops_recover(struct esfm_ctx *ctx, struct esfm_virt *v, const struct esfm_pool *pool,
+		     const struct esfm_ui *ui, struct esfm_err *err);
+
+/*
  * Build the view of @pool; @v NULL skips libvirt. With libvirt, the ledger is
  * reconciled first (esfm_ops_reconcile), without any lock held during the
  * libvirt calls.

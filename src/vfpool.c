@@ -134,33 +134,13 @@ void esfm_vfpool_clear_busy(struct esfm_pool_state *st)
 		memset(&st->busy, 0, sizeof(st->busy));
 }
 
-static int mark_busy(struct esfm_pool_state *st, void *data, struct esfm_err *err)
-{
-	return esfm_vfpool_mark_busy(st, data, err);
-}
-
-static int clear_busy(struct esfm_pool_state *st, void *data, struct esfm_err *err)
+int esfm_vfpool_end_change(struct esfm_pool_state *st, void *data, struct esfm_err *err)
 {
 	(void)data;
 	(void)err;
 	esfm_vfpool_clear_busy(st);
+	esfm_journal_clear(&st->journal);
 	return 0;
-}
-
-int esfm_vfpool_busy_begin(struct esfm_ctx *ctx, const char *pool, const char *what,
-			   struct esfm_err *err)
-{
-	return esfm_vfpool_update(ctx, pool, what, mark_busy, (void *)what, err);
-}
-
-void esfm_vfpool_busy_end(struct esfm_ctx *ctx, const char *pool)
-{
-	struct esfm_err e = {0};
-	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8];
-
-	if (esfm_vfpool_update(ctx, pool, "esfm", clear_busy, NULL, &e) < 0)
-		esfm_warn("pool '%s': cannot clear the busy mark (the next command will): %s", pool,
-			  esfm_err_format(&e, msg, sizeof(msg)));
 }
 
 /* Slot indices of @dom's hostdevs that are VFs of @pool (static mode). */

@@ -98,23 +98,22 @@ typedef int (*esfm_state_fn)(struct esfm_pool_state *st, void *data, struct esfm
 int esfm_vfpool_update(struct esfm_ctx *ctx, const char *pool, const char *who, esfm_state_fn fn,
 		       void *data, struct esfm_err *err);
 
-/* In @st (lock held): esfm_vfpool_check_busy, then mark it busy for this process doing @what. */
+/*
+ * In @st (lock held): esfm_vfpool_check_busy, then mark the pool busy for
+ * this process doing @what (e.g. "esfm reconf"). Until the mark is cleared,
+ * prepare refuses and reconcile changes nothing, while release and reconnect
+ * keep recording; no lock is held in between.
+ */
 int esfm_vfpool_mark_busy(struct esfm_pool_state *st, const char *what, struct esfm_err *err);
 
 /* In @st (lock held): clear the busy mark if it is this process's. */
 void esfm_vfpool_clear_busy(struct esfm_pool_state *st);
 
 /*
- * Mark @pool busy for this process doing @what (e.g. "esfm reconf"), in a
- * short locked cycle; BUSY if another live operation has it. Until
- * esfm_vfpool_busy_end, prepare refuses and reconcile changes nothing, while
- * release and reconnect keep recording. No lock is held in between.
+ * An esfm_state_fn: the change is over (done, undone or recovered as far as
+ * it could be): clear this process's busy mark and the journal.
  */
-int esfm_vfpool_busy_begin(struct esfm_ctx *ctx, const char *pool, const char *what,
-			   struct esfm_err *err);
-
-/* Clear this process's busy mark; a failure is logged (the next command recovers the mark). */
-void esfm_vfpool_busy_end(struct esfm_ctx *ctx, const char *pool);
+int esfm_vfpool_end_change(struct esfm_pool_state *st, void *data, struct esfm_err *err);
 
 /* The VFs of @pool that @uuid holds in state @state (all states if @state < 0). */
 int esfm_vfpool_held(struct esfm_ctx *ctx, const char *pool, const char *uuid, int state,

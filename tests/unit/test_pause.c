@@ -800,6 +800,88 @@ static void test_signal_after_the_vfs_went_finishes_the_change(void **state)
 			 1);
 }
 
+/*
+ * kill -9 of a reconf -p while the VFs are gone (its sriov_numvfs write is
+ * slowed down): both guests' devices are paused, the VF count half changed.
+ * The next command (pool-gc here) finds the journal and the dead busy mark,
+ * creates the VFs the reconf was going to, gives both devices back, says so,
+ * and leaves no journal and no busy mark.
+ */
+static void test_killed_reconf_is_recovered_by_the_next_command(void **state)
+{
+	struct esfm_ui ui = {ui_step, ui_warn, NULL, NULL};
+	struct esfm_pool_state st = {0};
+	struct esfm_err err = {0};
+	struct esfm_ctx ctx;
+	size_t freed = 0;
+	char path[PATH_MAX];
+	pid_t child;
+	int status, journaled = 0;
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	write_two_guests(false);
+	sim_write("sim-control", "delay " PF_BDF " sriov_numvfs 1500\n");
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct esfm_err e = {0};
+
+		_exit(reconf(3, true, &e) == 0 ? 0 : 1);
+	}
+	tu_path(path, "%s/fpga0.state", g_state);
+	for (int i = 0; i < 500 && !journaled; i++) {
+		char *text = tu_exists(path) ? tu_slurp(path) : NULL;
+
+		journaled = text && strstr(text, "numvfs=\"changing\"") != NULL;
+		free(text);
+		if (!journaled)
+			esfm_sleep_ms(10);
+	}
+	esfm_sleep_ms(300);
+	kill(child, SIGKILL);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	sim_write("sim-control", "delay " PF_BDF " sriov_numvfs 0\n");
+	esfm_sleep_ms(1600); /* the write in flight at the kill settles */
+	if (!journaled || !WIFSIGNALED(status))
+		fail_msg("the reconf never reached the VF count change (journaled %d, status %d)",
+			 journaled, status);
+	list_clear(&g_timeline);
+	if (esfm_ctx_init(&ctx, &err) < 0)
+		fail_msg("esfm_ctx_init: %s", err.msg);
+	if (esfm_op_gc(&ctx, NULL, &ui, &freed, &err) < 0)
+		fail_msg("pool-gc after the kill: %s", err.msg);
+	esfm_ctx_fini(&ctx);
+	expect_attr(PF_DIR "/sriov_numvfs", "3");
+	expect_driver(VF0, "vfio-pci");
+	expect_driver(VF2, "vfio-pci");
+	assert_int_equal(count_pause("everestg0", "ua-esfm-fpga0-0", false), 1);
+	assert_int_equal(count_pause("everestg1", "ua-esfm-fpga0-1", false), 1);
+	{
+		bool said_vfs = false, said_vf0 = false, said_vf1 = false;
+
+		for (size_t i = 0; i < g_steps.n; i++) {
+			said_vfs |=
+				strstr(g_steps.item[i], "recover: 3 VFs created and bound") != NULL;
+			said_vf0 |= strstr(g_steps.item[i],
+					   "recover: VF 0 resumed in 'everestg0'") != NULL;
+			said_vf1 |= strstr(g_steps.item[i],
+					   "recover: VF 1 resumed in 'everestg1'") != NULL;
+		}
+		if (!said_vfs || !said_vf0 || !said_vf1) {
+			char *t = list_text(&g_steps, NULL);
+
+			print_error("steps:\n%s\n", t);
+			free(t);
+			fail_msg("pool-gc did not say what it recovered");
+		}
+	}
+	assert_int_equal(esfm_state_load(g_state, "fpga0", &st, &err), 0);
+	assert_false(st.journal.active);
+	assert_int_equal(st.busy.pid, 0);
+	esfm_state_clear(&st);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -819,6 +901,7 @@ int main(void)
 		T(test_same_count_pauses_nothing),
 		T(test_signal_before_the_vfs_go_undoes_the_pauses),
 		T(test_signal_after_the_vfs_went_finishes_the_change),
+		T(test_killed_reconf_is_recovered_by_the_next_command),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

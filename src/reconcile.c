@@ -105,6 +105,16 @@ static void adopt(struct esfm_vf_slot *s, const struct esfm_rc_domain *d)
 	esfm_state_set_owner(s, ESFM_VF_ATTACHED, origin, d->uuid, d->name, h->alias);
 }
 
+/* Two domains hold @s live (real hardware cannot): say so, keep what is recorded. */
+static void conflict(struct rc *c, const struct esfm_vf_slot *s, const struct esfm_rc_domain *d,
+		     const struct esfm_rc_domain *d2)
+{
+	note(c, ESFM_RC_CONFLICT, s->index,
+	     "VF %u is in the live XML of both '%s' and '%s': recorded for '%s'; detach it from "
+	     "one of them",
+	     s->index, d->name, d2->name, s->name);
+}
+
 /* A VF nobody is recorded for: adopt it if a domain holds it live. */
 static void judge_free(struct rc *c, struct esfm_vf_slot *s)
 {
@@ -118,10 +128,7 @@ static void judge_free(struct rc *c, struct esfm_vf_slot *s)
 	     "VF %u is in running domain '%s' but was recorded as free: recorded as attached to it",
 	     s->index, d->name);
 	if (n > 1)
-		note(c, ESFM_RC_CONFLICT, s->index,
-		     "VF %u is in the live XML of both '%s' and '%s': recorded for '%s'; detach it "
-		     "from one of them",
-		     s->index, d->name, d2->name, d->name);
+		conflict(c, s, d, d2);
 }
 
 /* Why the recorded holder @o (readable, not holding @s live) no longer holds it; NULL: keep. */
@@ -171,10 +178,7 @@ static void judge_held(struct rc *c, struct esfm_vf_slot *s)
 			     s->index, s->name);
 		}
 		if (n > 1)
-			note(c, ESFM_RC_CONFLICT, s->index,
-			     "VF %u is in the live XML of both '%s' and '%s': recorded for '%s'; "
-			     "detach it from one of them",
-			     s->index, d->name, d2->name, s->name);
+			conflict(c, s, d, d2);
 		return;
 	}
 	if (n > 0 && !mine) {

@@ -48,7 +48,11 @@ static const struct command {
 	{"pool-show", ESFM_CMD_POOL_SHOW, false, 1, {ARG_POOL}, "pool-show <POOL>",
 	 "Show one pool's definition and VFs", 0},
 	{"pool-gc", ESFM_CMD_POOL_GC, false, 0, {ARG_POOL}, "pool-gc [POOL]",
-	 "Free VFs recorded for VMs that no longer hold\nthem (state repair)", 1},
+	 "Reconcile the state with sysfs and libvirt:\nfree VFs nobody holds, record those held", 1},
+	{"reconcile", ESFM_CMD_RECONCILE, false, 0, {ARG_POOL}, "reconcile [POOL]",
+	 "The same as pool-gc", 1},
+	{"recover", ESFM_CMD_RECOVER, false, 0, {ARG_POOL}, "recover [POOL]",
+	 "The same as pool-gc (which also finishes a\nchange that was cut off half way)", 1},
 	{"pool-check", ESFM_CMD_POOL_CHECK, false, 0, {0}, "pool-check",
 	 "Validate esfm.conf and every pool file", 0},
 };

@@ -32,6 +32,8 @@ enum esfm_cmd {
 	ESFM_CMD_POOL_SHOW,
 	ESFM_CMD_POOL_CHECK,
 	ESFM_CMD_POOL_GC,
+	ESFM_CMD_RECONCILE, /* pool-gc under its other names */
+	ESFM_CMD_RECOVER,
 	ESFM_CMD_HELP,
 	ESFM_CMD_VERSION,
 };

@@ -187,7 +187,11 @@ static int cmd_pool_gc(struct esfm_ctx *ctx, const struct esfm_cli *cli, struct 
 	if (esfm_op_gc(ctx, cli->pool[0] ? cli->pool : NULL, &ui, &freed, err) < 0)
 		return -1;
 	if (!cli->quiet)
-		printf("esfm: pool-gc: %zu VF%s freed\n", freed, freed == 1 ? "" : "s");
+		printf("esfm: %s: %zu VF%s freed\n",
+		       cli->cmd == ESFM_CMD_RECONCILE ? "reconcile"
+		       : cli->cmd == ESFM_CMD_RECOVER ? "recover"
+						      : "pool-gc",
+		       freed, freed == 1 ? "" : "s");
 	return 0;
 }
 
@@ -332,6 +336,8 @@ static int run(struct esfm_cli *cli, struct esfm_err *err)
 		r = cmd_pool_check(&ctx, err);
 		break;
 	case ESFM_CMD_POOL_GC:
+	case ESFM_CMD_RECONCILE:
+	case ESFM_CMD_RECOVER:
 		r = cmd_pool_gc(&ctx, cli, err);
 		break;
 	default:

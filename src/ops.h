@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The operator's operations on one PF (init, reconf, attach, detach,
- * listings) and on all pools (status). Each holds the pool lock for its
- * whole run, so a hook prepare arriving meanwhile waits and then refuses
- * with "pool ... is being reconfigured". Progress and confirmation go
+ * listings) and on all pools (status, gc). Those that talk to libvirt first
+ * reconcile the pool's ledger from sysfs and libvirt. None calls libvirt
+ * while holding a pool lock: the lock guards short read-modify-write cycles
+ * of the ledger only; init, reconf, attach and detach mark the pool busy for
+ * their run instead, so a hook prepare arriving meanwhile refuses at once
+ * with "pool ... is being reconfigured by ...". Progress and confirmation go
  * through callbacks the CLI installs; nothing here prints.
  */
 #ifndef ESFM_OPS_H
@@ -94,10 +97,10 @@ int esfm_op_view(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, bool with
 		 struct esfm_pf_view *view, struct esfm_err *err);
 
 /*
- * Free the VFs recorded for a holder that no longer holds them (its VM is
- * gone, a hook loan's VM is not running, the VM's XML does not name the VF),
- * in @pool or, NULL, in every pool. Reservations younger than two minutes
- * are kept: their VM may be starting. *freed counts what was freed.
+ * Reconcile @pool's ledger (NULL: every pool's) with sysfs and libvirt (see
+ * reconcile.h): free VFs recorded for holders that do not hold them, record
+ * VFs that running domains hold, leave alone and report what libvirt cannot
+ * tell. Each change is reported through @ui; *freed counts the VFs freed.
  */
 int esfm_op_gc(struct esfm_ctx *ctx, const char *pool, const struct esfm_ui *ui, size_t *freed,
 	       struct esfm_err *err);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* init and reconf: plan the change of VF count, then carry it out step by step. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "log.h"
 #include "ops.h"
 #include "ops_internal.h"
+#include "proc.h"
 #include "util.h"
 #include "virt.h"
 
@@ -29,6 +31,7 @@ struct change {
 	struct esfm_plan_holder *holders; /* nholders entries */
 	size_t nholders;
 	struct esfm_plan_target *targets;
+	char (*target_uuids)[ESFM_UUID_STRLEN]; /* n entries: UUID of targets[i].vm */
 	struct esfm_plan plan;
 	size_t ndone;	  /* steps carried out, in plan order */
 	bool prepared_pf; /* flash and qmax done before creating VFs */
@@ -58,7 +61,8 @@ static int lookup_targets(struct change *c, struct esfm_err *err)
 	size_t nmissing = 0, len = 0;
 
 	c->targets = c->n ? calloc(c->n, sizeof(*c->targets)) : NULL;
-	if (c->n && !c->targets)
+	c->target_uuids = c->n ? calloc(c->n, sizeof(*c->target_uuids)) : NULL;
+	if (c->n && (!c->targets || !c->target_uuids))
 		return esfm_err_sys(err, ENOMEM, "cannot plan");
 	for (unsigned i = 0; i < c->n; i++) {
 		struct esfm_plan_target *t = &c->targets[i];
@@ -70,6 +74,10 @@ static int lookup_targets(struct change *c, struct esfm_err *err)
 		if (!c->init && i < c->nholders && c->holders[i].held)
 			continue;
 		if (esfm_virt_lookup(c->virt, t->vm, &dom, &e) < 0) {
+			if (e.cls != ESFM_ERR_NOTFOUND) {
+				*err = e;
+				return -1;
+			}
 			nmissing++;
 			if (len < sizeof(missing) - 70)
 				len += (size_t)snprintf(missing + len, sizeof(missing) - len,
@@ -77,7 +85,11 @@ static int lookup_targets(struct change *c, struct esfm_err *err)
 			continue;
 		}
 		t->exists = true;
-		t->running = esfm_virt_is_active(dom);
+		virDomainGetUUIDString(dom, c->target_uuids[i]);
+		if (esfm_virt_active(dom, &t->running, err) < 0) {
+			virDomainFree(dom);
+			return esfm_err_prefix(err, "VM '%s'", t->vm);
+		}
 		virDomainFree(dom);
 	}
 	if (!nmissing)
@@ -199,6 +211,52 @@ static int hostdev_for(struct change *c, unsigned i, const char *alias_in, char 
 	return esfm_hostdev_xml(c->ctx->conf.template_dir, &a, alias, xml, err);
 }
 
+struct jnote {
+	struct change *c;
+	const struct esfm_step *step; /* a device taken from a guest, or NULL */
+	bool numvfs, pf_removed, start;
+};
+
+static int journal_fn(struct esfm_pool_state *st, void *data, struct esfm_err *err)
+{
+	struct jnote *n = data;
+	struct esfm_journal *j = &st->journal;
+
+	if (n->start) {
+		if (esfm_vfpool_mark_busy(st, n->c->init ? "esfm init" : "esfm reconf", err) < 0)
+			return -1;
+		esfm_journal_clear(j);
+		j->active = true;
+		j->old_count = n->c->view.info.numvfs;
+		j->new_count = n->c->n;
+	}
+	j->numvfs |= n->numvfs;
+	j->pf_removed |= n->pf_removed;
+	if (n->step) {
+		const struct esfm_step *s = n->step;
+		struct esfm_journal_taken t = {.index = s->index,
+					       .paused = s->kind == ESFM_STEP_PAUSE};
+
+		snprintf(t.uuid, sizeof(t.uuid), "%s",
+			 s->index < n->c->nholders ? n->c->holders[s->index].uuid : "");
+		snprintf(t.vm, sizeof(t.vm), "%s", s->vm);
+		snprintf(t.alias, sizeof(t.alias), "%s", s->alias);
+		return esfm_journal_add(j, &t, err);
+	}
+	return 0;
+}
+
+/* Record the intent in the ledger before the step; no record, no step. */
+static int journal(struct change *c, const struct esfm_step *step, bool numvfs, bool pf_removed,
+		   struct esfm_err *err)
+{
+	struct jnote n = {c, step, numvfs, pf_removed, false};
+
+	if (esfm_vfpool_update(c->ctx, c->pool.name, "esfm journal", journal_fn, &n, err) < 0)
+		return esfm_err_prefix(err, "cannot journal the next step");
+	return 0;
+}
+
 /* Flash and qmax happen with no VFs, right before creating them. */
 static int prepare_pf(struct change *c, struct esfm_err *err)
 {
@@ -211,7 +269,8 @@ static int prepare_pf(struct change *c, struct esfm_err *err)
 		return 0;
 	c->prepared_pf = true;
 	if (o->bitstream[0] &&
-	    esfm_flash(c->ctx, &c->pool, o->bitstream, o->bitstream_kind, c->ui, &c->st, err) < 0)
+	    (journal(c, NULL, false, true, err) < 0 ||
+	     esfm_flash(c->ctx, &c->pool, o->bitstream, o->bitstream_kind, c->ui, &c->st, err) < 0))
 		return -1;
 	if (!c->view.info.has_qdma && !o->qmax_set)
 		return 0;
@@ -290,52 +349,116 @@ static int do_step(struct change *c, const struct esfm_step *s, struct esfm_err 
 	return r;
 }
 
+/* Step @i (a pause or a hot-unplug) was undone by a later step already carried out. */
+static bool undone_later(const struct change *c, size_t i)
+{
+	const struct esfm_step *s = &c->plan.steps[i];
+
+	for (size_t j = i + 1; j < c->ndone; j++) {
+		const struct esfm_step *t = &c->plan.steps[j];
+
+		if (t->index != s->index)
+			continue;
+		if (s->kind == ESFM_STEP_PAUSE &&
+		    (t->kind == ESFM_STEP_RESUME || t->kind == ESFM_STEP_DETACH_PAUSED))
+			return true;
+		if (s->kind == ESFM_STEP_UNPLUG && t->kind == ESFM_STEP_REATTACH)
+			return true;
+	}
+	return false;
+}
+
+/* Resume a paused device, or hot-plug an unplugged one again, in its guest. */
+static int give_back(struct change *c, const struct esfm_step *s, virDomainPtr dom,
+		     struct esfm_err *err)
+{
+	_cleanup_free_ char *xml = NULL;
+	char alias[96];
+
+	if (s->kind == ESFM_STEP_PAUSE)
+		return esfm_virt_device_pause(dom, s->alias, false, err);
+	if (hostdev_for(c, s->index, s->alias, alias, sizeof(alias), &xml, err) < 0)
+		return -1;
+	return esfm_virt_attach(dom, xml, ESFM_VIRT_LIVE, err);
+}
+
 /*
- * A step failed after some guests' devices were paused: give back every
- * paused device whose VF still exists, and name the ones that cannot be.
+ * A step failed (or the change was interrupted) after some guests' devices
+ * were paused or hot-unplugged: give back every one whose VF still exists,
+ * and name the ones that cannot be.
  */
 static void resume_after_failure(struct change *c)
 {
 	for (size_t i = 0; i < c->ndone; i++) {
 		const struct esfm_step *s = &c->plan.steps[i];
+		bool paused = s->kind == ESFM_STEP_PAUSE;
 		struct esfm_pci_addr a;
 		struct esfm_err e = {0};
 		virDomainPtr dom;
-		bool undone = false;
 
-		if (s->kind != ESFM_STEP_PAUSE)
-			continue;
-		for (size_t j = i + 1; j < c->ndone; j++)
-			undone |= (c->plan.steps[j].kind == ESFM_STEP_RESUME ||
-				   c->plan.steps[j].kind == ESFM_STEP_DETACH_PAUSED) &&
-				  c->plan.steps[j].index == s->index;
-		if (undone)
+		if ((!paused && s->kind != ESFM_STEP_UNPLUG) || undone_later(c, i))
 			continue;
 		if (vf_addr(c, s->index, &a, &e) < 0 || !esfm_pci_dev_exists(c->ctx->sysfs, &a) ||
 		    esfm_pci_bind_driver(c->ctx->sysfs, &a, c->pool.driver, &e) < 0 ||
 		    with_domain(c, s->vm, &dom, &e) < 0) {
 			warn(c->ui,
-			     "VF %u stays paused in '%s': its VF is gone; run reconf again to give "
-			     "it back",
-			     s->index, s->vm);
+			     "VF %u stays %s '%s': its VF is gone; run reconf again to give it "
+			     "back",
+			     s->index, paused ? "paused in" : "unplugged from", s->vm);
 			continue;
 		}
-		if (esfm_virt_device_pause(dom, s->alias, false, &e) < 0)
-			warn(c->ui, "VF %u stays paused in '%s': %s", s->index, s->vm, e.msg);
+		if (give_back(c, s, dom, &e) < 0)
+			warn(c->ui, "VF %u stays %s '%s': %s", s->index,
+			     paused ? "paused in" : "unplugged from", s->vm, e.msg);
 		else
-			warn(c->ui, "VF %u resumed in '%s' after the failure", s->index, s->vm);
+			warn(c->ui, "VF %u %s '%s' after the failure", s->index,
+			     paused ? "resumed in" : "re-attached to", s->vm);
 		virDomainFree(dom);
 	}
 }
 
+static const char *signal_name(int sig)
+{
+	return sig == SIGINT	? "SIGINT"
+	       : sig == SIGTERM ? "SIGTERM"
+	       : sig == SIGHUP	? "SIGHUP"
+				: "a signal";
+}
+
+/*
+ * Carry out the plan. SIGINT, SIGTERM and SIGHUP (deferred by the caller)
+ * stop it between steps and undo what was done, until the VF count changes:
+ * from then on the only way back to working guests is forward, so the plan
+ * is finished.
+ */
 static int run_plan(struct change *c, struct esfm_err *err)
 {
+	bool committed = false; /* the VFs went away: only going on gives them back */
+
 	for (size_t i = 0; i < c->plan.nsteps; i++) {
 		const struct esfm_step *s = &c->plan.steps[i];
 		char what[512];
 		long long t0 = esfm_now_ms();
+		int sig = esfm_proc_deferred_signal();
 
 		esfm_step_describe(s, what, sizeof(what));
+		if (sig && !committed) {
+			resume_after_failure(c);
+			esfm_err_set(err, ESFM_ERR_FAILED, EINTR, "interrupted by %s before: %s",
+				     signal_name(sig), what);
+			return esfm_err_hint(err, "the steps done were undone; run it again");
+		}
+		if ((s->kind == ESFM_STEP_PAUSE || s->kind == ESFM_STEP_UNPLUG) &&
+		    journal(c, s, false, false, err) < 0) {
+			resume_after_failure(c);
+			return -1;
+		}
+		if (s->kind == ESFM_STEP_NUMVFS && !committed &&
+		    journal(c, NULL, true, false, err) < 0) {
+			resume_after_failure(c);
+			return -1;
+		}
+		committed |= s->kind == ESFM_STEP_NUMVFS;
 		if (do_step(c, s, err) < 0) {
 			esfm_ui_report(c->ui, what, t0, false);
 			resume_after_failure(c);
@@ -349,44 +472,46 @@ static int run_plan(struct change *c, struct esfm_err *err)
 	return 0;
 }
 
-/* Make the state say what the plan did. */
-static int record(struct change *c, struct esfm_err *err)
+/*
+ * Locked, on the ledger as it is now (hooks may have released or adopted
+ * meanwhile): record what the plan did, and clear the busy mark.
+ */
+static int record(struct esfm_pool_state *st, void *data, struct esfm_err *err)
 {
+	struct change *c = data;
 	struct esfm_pci_addr a;
 
-	for (size_t i = 0; i < c->st.nvfs; i++)
+	esfm_vfpool_clear_busy(st);
+	esfm_journal_clear(&st->journal);
+	for (size_t i = 0; i < st->nvfs; i++)
 		if (i >= c->n || c->init)
-			esfm_state_set_free(&c->st.vfs[i]);
-	if (esfm_state_resize(&c->st, c->n, err) < 0)
+			esfm_state_set_free(&st->vfs[i]);
+	if (esfm_state_resize(st, c->n, err) < 0)
 		return -1;
-	c->st.pf = c->pool.pf;
+	st->pf = c->pool.pf;
 	for (unsigned i = 0; i < c->n; i++) {
-		struct esfm_vf_slot *s = &c->st.vfs[i];
-
 		if (vf_addr(c, i, &a, err) < 0)
 			return -1;
-		s->addr = a;
+		st->vfs[i].addr = a;
+	}
+	if (c->st.bitstream[0]) {
+		snprintf(st->bitstream, sizeof(st->bitstream), "%s", c->st.bitstream);
+		snprintf(st->bitstream_kind, sizeof(st->bitstream_kind), "%s",
+			 c->st.bitstream_kind);
+		st->flashed_at = c->st.flashed_at;
 	}
 	for (size_t i = 0; i < c->ndone; i++) {
 		const struct esfm_step *s = &c->plan.steps[i];
 		char alias[96];
-		virDomainPtr dom;
 
 		if (s->kind != ESFM_STEP_ATTACH)
 			continue;
-		if (esfm_hostdev_alias(c->pool.name, s->index, alias, sizeof(alias), err) < 0 ||
-		    with_domain(c, s->vm, &dom, err) < 0)
+		if (esfm_hostdev_alias(c->pool.name, s->index, alias, sizeof(alias), err) < 0)
 			return -1;
-		{
-			char uuid[VIR_UUID_STRING_BUFLEN];
-
-			virDomainGetUUIDString(dom, uuid);
-			esfm_state_set_owner(&c->st.vfs[s->index], ESFM_VF_ATTACHED,
-					     ESFM_ORIGIN_CLI, uuid, s->vm, alias);
-		}
-		virDomainFree(dom);
+		esfm_state_set_owner(&st->vfs[s->index], ESFM_VF_ATTACHED, ESFM_ORIGIN_CLI,
+				     c->target_uuids[s->index], s->vm, alias);
 	}
-	return esfm_state_save(c->ctx->conf.state_dir, &c->st, err);
+	return 0;
 }
 
 /* The VFs @uuid holds in @st, as allocations of @pool. */
@@ -455,13 +580,13 @@ static void refresh_metadata(struct change *c)
 	}
 }
 
-static int change_locked(struct change *c, struct esfm_err *err)
+/* Look, decide and ask, with no lock held: nothing is touched yet. */
+static int plan_change(struct change *c, struct esfm_err *err)
 {
 	struct esfm_plan_input in = {0};
 
 	if (esfm_virt_open(c->ctx->conf.libvirt_uri, &c->virt, err) < 0 ||
-	    esfm_ops_view_of_pool(c->ctx, &c->pool, c->virt, &c->view, err) < 0 ||
-	    esfm_state_load(c->ctx->conf.state_dir, c->pool.name, &c->st, err) < 0)
+	    esfm_ops_view_of_pool(c->ctx, &c->pool, c->virt, &c->view, err) < 0)
 		return -1;
 	if (c->n > c->view.info.totalvfs) {
 		char a[ESFM_PCI_ADDR_STRLEN];
@@ -492,42 +617,68 @@ static int change_locked(struct change *c, struct esfm_err *err)
 	in.nholders = c->nholders;
 	in.targets = c->targets;
 	in.ntargets = c->n;
-	if (esfm_plan_build(&in, &c->plan, err) < 0)
-		return -1;
-	if (run_plan(c, err) < 0) {
-		struct esfm_err e = {0};
+	return esfm_plan_build(&in, &c->plan, err);
+}
 
-		/* Keep the state as close to the truth as we know it. */
-		if (record(c, &e) < 0)
-			esfm_warn("cannot record the partial change: %s", e.msg);
+/*
+ * Carry the plan out with the pool marked busy and unlocked (hooks of other
+ * VMs release and reconnect meanwhile; a prepare is refused at once), then
+ * record it. After a failure the ledger is reconciled from what sysfs and
+ * libvirt show now: a step that never ran takes no VF from its holder.
+ */
+static int run_change(struct change *c, const char *what, struct esfm_err *err)
+{
+	struct esfm_sigdefer sigs;
+	struct esfm_err e = {0};
+	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8];
+	int r;
+
+	struct jnote start = {c, NULL, false, false, true};
+
+	if (esfm_vfpool_update(c->ctx, c->pool.name, what, journal_fn, &start, err) < 0)
 		return -1;
+	esfm_proc_defer_signals(&sigs);
+	r = run_plan(c, err);
+	if (r == 0 && esfm_proc_deferred_signal())
+		warn(c->ui,
+		     "%s received while the VFs were re-created: the change was finished first",
+		     signal_name(esfm_proc_deferred_signal()));
+	esfm_proc_restore_signals(&sigs);
+	if (r == 0) {
+		r = esfm_vfpool_update(c->ctx, c->pool.name, what, record, c, err);
+		if (r == 0)
+			r = esfm_state_load(c->ctx->conf.state_dir, c->pool.name, &c->st, err);
+		if (r == 0)
+			refresh_metadata(c);
+		return r;
 	}
-	if (record(c, err) < 0)
-		return -1;
-	refresh_metadata(c);
-	return 0;
+	if (esfm_vfpool_update(c->ctx, c->pool.name, what, esfm_vfpool_end_change, NULL, &e) < 0 ||
+	    esfm_ops_reconcile(c->ctx, c->virt, &c->pool, c->ui, NULL, NULL, &e) < 0)
+		esfm_warn("cannot record the partial change: %s",
+			  esfm_err_format(&e, msg, sizeof(msg)));
+	return -1;
 }
 
 static int change(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, unsigned n, bool init,
 		  const struct esfm_op_opts *opts, const struct esfm_ui *ui, struct esfm_err *err)
 {
 	struct change c = {.ctx = ctx, .opts = opts, .ui = ui, .init = init, .n = n};
-	struct esfm_state_lock lock;
+	const char *what = init ? "esfm init" : "esfm reconf";
 	int r;
 
 	if (esfm_pool_for_pf(&ctx->conf, pf, &c.pool, err) < 0)
 		return -1;
-	if (esfm_state_lock(ctx->conf.state_dir, c.pool.name, init ? "esfm init" : "esfm reconf",
-			    ctx->conf.lock_timeout_ms, &lock, err) < 0)
-		return -1;
-	r = change_locked(&c, err);
-	esfm_state_unlock(&lock);
+	snprintf(c.st.pool, sizeof(c.st.pool), "%s", c.pool.name);
+	r = plan_change(&c, err);
+	if (r == 0)
+		r = run_change(&c, what, err);
 	esfm_plan_free(&c.plan);
 	esfm_state_clear(&c.st);
 	esfm_pf_view_free(&c.view);
 	esfm_virt_close(c.virt);
 	free(c.holders);
 	free(c.targets);
+	free(c.target_uuids);
 	return r;
 }
 

@@ -1,97 +1,333 @@
 // SPDX-License-Identifier: MIT
 /*
- * pool-gc: give back VFs whose recorded holder no longer holds them. The
- * state can only drift from libvirt when something bypassed esfm: an
- * annotation removed from a running domain (release then has nothing to
- * read), a domain undefined while esfm was not asked, a hostdev removed by
- * hand. Runs under the pool lock like every other change.
+ * Reconcile from reality (esfm pool-gc, alias esfm reconcile, and the first
+ * step of every CLI operation): gather what sysfs and libvirt show without
+ * holding any lock, then correct the ledger in one short locked cycle with
+ * the pure esfm_reconcile. libvirt is never called with a pool lock held: a
+ * hook waits for that lock while libvirtd holds the domain's job.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "ops.h"
 #include "ops_internal.h"
+#include "proc.h"
+#include "reconcile.h"
 #include "util.h"
 #include "virt.h"
 
-/* A reservation this young may belong to a domain that is still starting. */
-#define GC_GRACE_S 120
-
-static bool holds_vf(const struct esfm_domain *d, const struct esfm_vf_slot *s)
+static void ui_warn(const struct esfm_ui *ui, const char *msg)
 {
-	for (size_t i = 0; i < d->nhostdev; i++)
-		if (!esfm_pci_addr_cmp(&d->hostdev[i].addr, &s->addr))
-			return true;
+	if (ui && ui->warn)
+		ui->warn(ui->data, msg);
+	else
+		esfm_warn("%s", msg);
+}
+
+void esfm_lv_facts_free(struct esfm_lv_facts *lv)
+{
+	for (size_t i = 0; i < lv->n; i++) {
+		free(lv->doms[i].live);
+		free(lv->doms[i].config);
+	}
+	free(lv->doms);
+	memset(lv, 0, sizeof(*lv));
+}
+
+/* The domain is gone (between the list and this call): true; else a warning. */
+static bool vanished(const struct esfm_ui *ui, const char *name, const char *what,
+		     const struct esfm_err *e)
+{
+	char msg[ESFM_ERR_MSG_MAX + ESFM_DOM_NAME_MAX + 128];
+
+	if (e->cls == ESFM_ERR_NOTFOUND)
+		return true;
+	snprintf(msg, sizeof(msg), "domain '%s': %s: %s; its VFs are left as recorded", name, what,
+		 e->msg);
+	ui_warn(ui, msg);
 	return false;
 }
 
-/* Why @s should be freed, or NULL to keep it. */
-static const char *stale_reason(struct esfm_virt *v, const struct esfm_vf_slot *s,
-				struct esfm_domain *d)
+/* Read one domain; false if it vanished meanwhile (left out). */
+static bool read_domain(virDomainPtr dom, const struct esfm_ui *ui, struct esfm_dom_facts *d)
 {
 	struct esfm_err e = {0};
-	virDomainPtr dom;
-	const char *why = NULL;
-	bool active;
+	bool persistent = false;
 
-	if (s->state == ESFM_VF_RESERVED && time(NULL) - s->since < GC_GRACE_S)
-		return NULL;
-	if (esfm_virt_lookup(v, s->uuid, &dom, &e) < 0)
-		return e.cls == ESFM_ERR_NOTFOUND ? "its VM no longer exists" : NULL;
-	active = esfm_virt_is_active(dom);
-	if (s->origin == ESFM_ORIGIN_HOOK && !active)
-		why = "its VM is not running";
-	else if (esfm_virt_domain_info(dom, !active, d, &e) == 0 && !holds_vf(d, s))
-		why = active ? "its VM does not hold it" : "its VM's configuration does not name it";
-	virDomainFree(dom);
-	return why;
+	snprintf(d->name, sizeof(d->name), "%s", esfm_virt_name(dom));
+	if (virDomainGetUUIDString(dom, d->uuid) < 0)
+		return false;
+	d->readable = true;
+	if (esfm_virt_active(dom, &d->running, &e) < 0 ||
+	    esfm_virt_persistent(dom, &persistent, &e) < 0) {
+		d->readable = false;
+		return !vanished(ui, d->name, "libvirt cannot tell its state", &e);
+	}
+	if (d->running && (!(d->live = calloc(1, sizeof(*d->live))) ||
+			   esfm_virt_domain_info(dom, false, d->live, &e) < 0)) {
+		d->readable = false;
+		return !vanished(ui, d->name, "cannot read its live XML", &e);
+	}
+	if (persistent && (!(d->config = calloc(1, sizeof(*d->config))) ||
+			   esfm_virt_domain_info(dom, true, d->config, &e) < 0)) {
+		d->readable = false;
+		return !vanished(ui, d->name, "cannot read its persistent XML", &e);
+	}
+	return true;
 }
 
-static int gc_pool(struct esfm_ctx *ctx, struct esfm_virt *v, const char *pool, size_t *freed,
-		   const struct esfm_ui *ui, struct esfm_err *err)
+int esfm_lv_facts_gather(struct esfm_virt *v, const struct esfm_ui *ui, struct esfm_lv_facts *lv,
+			 struct esfm_err *err)
+{
+	virDomainPtr *doms = NULL;
+	struct esfm_err e = {0};
+	size_t n = 0;
+
+	memset(lv, 0, sizeof(*lv));
+	if (!v)
+		return 0;
+	if (esfm_virt_list_domains(v, &doms, &n, &e) < 0) {
+		char msg[ESFM_ERR_MSG_MAX + 128];
+
+		snprintf(msg, sizeof(msg), "libvirt: %s; every VF recorded as held is left alone",
+			 e.msg);
+		ui_warn(ui, msg);
+		return 0;
+	}
+	lv->doms = n ? calloc(n, sizeof(*lv->doms)) : NULL;
+	if (n && !lv->doms) {
+		esfm_virt_free_domains(doms, n);
+		return esfm_err_sys(err, ENOMEM, "cannot read the domains");
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct esfm_dom_facts *d = &lv->doms[lv->n];
+
+		if (read_domain(doms[i], ui, d)) {
+			lv->n++;
+		} else {
+			free(d->live);
+			free(d->config);
+			memset(d, 0, sizeof(*d));
+		}
+	}
+	esfm_virt_free_domains(doms, n);
+	lv->known = true;
+	return 0;
+}
+
+static void add_holds(struct esfm_rc_domain *rd, const struct esfm_domain *x, bool live,
+		      const struct esfm_pci_addr *pf, const struct esfm_pf_info *info)
+{
+	for (size_t h = 0; x && h < x->nhostdev; h++) {
+		int idx = esfm_pci_vf_index_compute(pf, info->offset, info->stride, info->totalvfs,
+						    &x->hostdev[h].addr);
+		struct esfm_rc_hold *hold = NULL;
+
+		if (idx < 0)
+			continue;
+		for (size_t k = 0; k < rd->nhold; k++)
+			if (rd->hold[k].index == (unsigned)idx)
+				hold = &rd->hold[k];
+		if (!hold) {
+			if (rd->nhold == ESFM_MAX_VFS_PER_VM)
+				continue;
+			hold = &rd->hold[rd->nhold++];
+			hold->index = (unsigned)idx;
+		}
+		if (live || !hold->alias[0])
+			snprintf(hold->alias, sizeof(hold->alias), "%s", x->hostdev[h].alias);
+		if (live)
+			hold->live = true;
+		else
+			hold->config = true;
+	}
+}
+
+/* The domains as reconcile sees them for one PF. *out malloc'ed. */
+static int pool_domains(const struct esfm_lv_facts *lv, const struct esfm_pci_addr *pf,
+			const struct esfm_pf_info *info, struct esfm_rc_domain **out,
+			struct esfm_err *err)
+{
+	*out = lv->n ? calloc(lv->n, sizeof(**out)) : NULL;
+	if (lv->n && !*out)
+		return esfm_err_sys(err, ENOMEM, "cannot reconcile");
+	for (size_t i = 0; i < lv->n; i++) {
+		const struct esfm_dom_facts *d = &lv->doms[i];
+		struct esfm_rc_domain *rd = &(*out)[i];
+
+		snprintf(rd->uuid, sizeof(rd->uuid), "%s", d->uuid);
+		snprintf(rd->name, sizeof(rd->name), "%s", d->name);
+		rd->readable = d->readable;
+		rd->running = d->running;
+		if (!d->readable)
+			continue;
+		add_holds(rd, d->live, true, pf, info);
+		add_holds(rd, d->config, false, pf, info);
+	}
+	return 0;
+}
+
+static void report(const struct esfm_ui *ui, const struct esfm_rc_findings *f, size_t *freed)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct esfm_rc_finding *x = &f->item[i];
+
+		switch (x->kind) {
+		case ESFM_RC_FREED:
+		case ESFM_RC_ADOPTED:
+		case ESFM_RC_RECOVERED:
+			esfm_info("%s", x->text);
+			if (ui && ui->step)
+				esfm_ui_report(ui, x->text, esfm_now_ms(), true);
+			else
+				esfm_warn("%s", x->text);
+			break;
+		default:
+			ui_warn(ui, x->text);
+			break;
+		}
+	}
+	if (freed)
+		*freed += esfm_rc_count(f, ESFM_RC_FREED);
+}
+
+/*
+ * The short locked cycle: load, correct, save. Facts were gathered while the
+ * ledger was at generation @gen: if it changed since (a hook reserved or
+ * released meanwhile), the facts may be older than the ledger: *stale.
+ */
+static int apply(struct esfm_ctx *ctx, const char *pool, unsigned long gen,
+		 struct esfm_rc_facts *facts, struct esfm_rc_findings *out, bool *stale,
+		 struct esfm_err *err)
 {
 	struct esfm_pool_state st = {0};
 	struct esfm_state_lock lock;
-	struct esfm_domain *d = malloc(sizeof(*d));
-	size_t n = 0;
-	int r = 0;
+	int r;
 
-	if (!d)
-		return esfm_err_sys(err, ENOMEM, "cannot check pool '%s'", pool);
-	if (esfm_state_lock(ctx->conf.state_dir, pool, "esfm pool-gc", ctx->conf.lock_timeout_ms,
-			    &lock, err) < 0) {
-		free(d);
+	*stale = false;
+	if (esfm_state_lock(ctx->conf.state_dir, pool, "esfm reconcile", ctx->conf.lock_timeout_ms,
+			    &lock, err) < 0)
 		return -1;
+	r = esfm_state_load(ctx->conf.state_dir, pool, &st, err);
+	if (r == 0 && st.generation != gen) {
+		*stale = true;
+	} else if (r == 0) {
+		facts->busy_live = st.busy.pid && esfm_proc_alive(st.busy.pid, st.busy.start);
+		r = esfm_reconcile(&st, facts, out, err);
+		if (r == 0 && out->changed)
+			r = esfm_state_save(ctx->conf.state_dir, &st, err);
 	}
-	if (esfm_state_load(ctx->conf.state_dir, pool, &st, err) < 0) {
-		r = -1;
-		goto out;
-	}
-	for (size_t i = 0; i < st.nvfs; i++) {
-		struct esfm_vf_slot *s = &st.vfs[i];
-		char what[512], a[ESFM_PCI_ADDR_STRLEN];
-		const char *why;
-
-		if (s->state == ESFM_VF_FREE || !(why = stale_reason(v, s, d)))
-			continue;
-		snprintf(what, sizeof(what), "pool '%s': free VF %zu (%s), %s by '%s': %s", pool, i,
-			 esfm_pci_addr_str(&s->addr, a), esfm_vf_state_name(s->state), s->name, why);
-		esfm_info("%s", what);
-		esfm_ui_report(ui, what, esfm_now_ms(), true);
-		esfm_state_set_free(s);
-		n++;
-	}
-	if (n)
-		r = esfm_state_save(ctx->conf.state_dir, &st, err);
-out:
 	esfm_state_unlock(&lock);
 	esfm_state_clear(&st);
-	free(d);
-	*freed += r == 0 ? n : 0;
+	return r;
+}
+
+/* The ledger's generation now (0 without a state file), read without the lock. */
+static int generation(struct esfm_ctx *ctx, const char *pool, unsigned long *gen,
+		      struct esfm_err *err)
+{
+	struct esfm_pool_state st = {0};
+
+	if (esfm_state_load(ctx->conf.state_dir, pool, &st, err) < 0)
+		return -1;
+	*gen = st.generation;
+	esfm_state_clear(&st);
+	return 0;
+}
+
+/* One attempt: gather, then apply if the ledger did not move meanwhile. */
+static int attempt(struct esfm_ctx *ctx, struct esfm_virt *v, const struct esfm_pool *pool,
+		   const struct esfm_ui *ui, struct esfm_lv_facts *lv, struct esfm_rc_findings *out,
+		   bool *stale, struct esfm_err *err)
+{
+	_cleanup_free_ struct esfm_pci_addr *vfs = NULL;
+	_cleanup_free_ struct esfm_rc_domain *doms = NULL;
+	struct esfm_rc_facts f = {0};
+	struct esfm_pf_info info;
+	struct esfm_err e = {0};
+	unsigned long gen;
+	size_t n = 0;
+
+	esfm_lv_facts_free(lv);
+	if (generation(ctx, pool->name, &gen, err) < 0 || esfm_lv_facts_gather(v, ui, lv, err) < 0)
+		return -1;
+	f.libvirt_known = lv->known;
+	if (esfm_pci_pf_info(ctx->sysfs, &pool->pf, &info, &e) == 0 &&
+	    esfm_pci_list_vfs(ctx->sysfs, &pool->pf, &vfs, &n, &e) == 0) {
+		f.sysfs_known = true;
+		f.nexist = n;
+		f.addr = vfs;
+	} else {
+		/* No PF: what domains hold cannot be mapped to VF indices. */
+		f.libvirt_known = false;
+	}
+	if (f.libvirt_known && pool_domains(lv, &pool->pf, &info, &doms, err) < 0)
+		return -1;
+	f.doms = doms;
+	f.ndoms = f.libvirt_known ? lv->n : 0;
+	return apply(ctx, pool->name, gen, &f, out, stale, err);
+}
+
+#define RECONCILE_ATTEMPTS 3
+
+int esfm_ops_reconcile(struct esfm_ctx *ctx, struct esfm_virt *v, const struct esfm_pool *pool,
+		       const struct esfm_ui *ui, size_t *freed, struct esfm_lv_facts *lv_out,
+		       struct esfm_err *err)
+{
+	struct esfm_lv_facts lv = {0};
+	bool stale = true;
+	int r = 0;
+
+	if (v && esfm_ops_recover(ctx, v, pool, ui, err) < 0)
+		return -1;
+
+	for (int i = 0; i < RECONCILE_ATTEMPTS && stale && r == 0; i++) {
+		struct esfm_rc_findings out = {0};
+
+		r = attempt(ctx, v, pool, ui, &lv, &out, &stale, err);
+		if (r == 0 && !stale)
+			report(ui, &out, freed);
+		esfm_rc_findings_free(&out);
+	}
+	if (r == 0 && stale) {
+		char msg[ESFM_NAME_MAX + 128];
+
+		snprintf(
+			msg, sizeof(msg),
+			"pool '%s': the ledger kept changing while being reconciled; left as it is",
+			pool->name);
+		ui_warn(ui, msg);
+	}
+	if (r == 0 && lv_out)
+		*lv_out = lv;
+	else
+		esfm_lv_facts_free(&lv);
+	return r < 0 ? esfm_err_prefix(err, "reconcile") : 0;
+}
+
+/* A pool by name: declared in pools.d, or implicit with a state file naming its PF. */
+static int pool_by_name(struct esfm_ctx *ctx, const char *name, struct esfm_pool *pool,
+			struct esfm_err *err)
+{
+	struct esfm_pool_state st = {0};
+	int r;
+
+	if (!esfm_name_valid(name))
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "invalid pool name '%.80s'", name);
+	if (esfm_pool_load(&ctx->conf, name, pool, err) == 0)
+		return 0;
+	if (err->cls != ESFM_ERR_NOTFOUND)
+		return -1;
+	esfm_err_clear(err);
+	if (esfm_state_load(ctx->conf.state_dir, name, &st, err) < 0)
+		return -1;
+	r = esfm_pool_for_pf(&ctx->conf, &st.pf, pool, err);
+	esfm_state_clear(&st);
 	return r;
 }
 
@@ -100,17 +336,20 @@ int esfm_op_gc(struct esfm_ctx *ctx, const char *pool, const struct esfm_ui *ui,
 {
 	struct esfm_pf_view *views = NULL;
 	struct esfm_virt *v = NULL;
+	struct esfm_pool one;
 	size_t n = 0;
 	int r = 0;
 
 	*freed = 0;
+	if (pool && pool_by_name(ctx, pool, &one, err) < 0)
+		return -1;
 	if (esfm_virt_open(ctx->conf.libvirt_uri, &v, err) < 0)
 		return -1;
 	if (pool) {
-		r = gc_pool(ctx, v, pool, freed, ui, err);
+		r = esfm_ops_reconcile(ctx, v, &one, ui, freed, NULL, err);
 	} else if ((r = esfm_op_status(ctx, false, &views, &n, err)) == 0) {
 		for (size_t i = 0; i < n && r == 0; i++)
-			r = gc_pool(ctx, v, views[i].pool.name, freed, ui, err);
+			r = esfm_ops_reconcile(ctx, v, &views[i].pool, ui, freed, NULL, err);
 	}
 	for (size_t i = 0; i < n; i++)
 		esfm_pf_view_free(&views[i]);

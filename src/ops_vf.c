@@ -19,51 +19,119 @@ struct one {
 	struct esfm_pool pool;
 	struct esfm_virt *virt;
 	struct esfm_pf_view view;
-	struct esfm_pool_state st;
-	struct esfm_state_lock lock;
 	unsigned idx;
+	/* for the short locked cycles */
+	const char *what; /* "esfm attach", "esfm detach" */
+	struct esfm_pci_addr addr;
+	char uuid[ESFM_UUID_STRLEN];
+	char vm[ESFM_DOM_NAME_MAX];
+	char alias[96];
+	bool done;
 };
 
+/* Reconcile and look (no lock held), then check the VF exists. */
 static int begin(struct one *o, const struct esfm_pci_addr *pf, const char *who,
 		 struct esfm_err *err)
 {
 	char a[ESFM_PCI_ADDR_STRLEN];
 
-	o->lock.fd = -1;
+	o->what = who;
 	if (esfm_pool_for_pf(&o->ctx->conf, pf, &o->pool, err) < 0 ||
-	    esfm_state_lock(o->ctx->conf.state_dir, o->pool.name, who, o->ctx->conf.lock_timeout_ms,
-			    &o->lock, err) < 0 ||
 	    esfm_virt_open(o->ctx->conf.libvirt_uri, &o->virt, err) < 0 ||
-	    esfm_ops_view_of_pool(o->ctx, &o->pool, o->virt, &o->view, err) < 0 ||
-	    esfm_state_load(o->ctx->conf.state_dir, o->pool.name, &o->st, err) < 0)
+	    esfm_ops_view_of_pool(o->ctx, &o->pool, o->virt, &o->view, err) < 0)
 		return -1;
 	if (o->idx >= o->view.info.numvfs) {
 		esfm_err_set(err, ESFM_ERR_NOTFOUND, 0, "PF %s has no VF %u (%u VFs)",
 			     esfm_pci_addr_str(pf, a), o->idx, o->view.info.numvfs);
 		return esfm_err_hint(err, "create VFs first with: esfm %s init <VF_NUM>", a);
 	}
-	if (o->st.nvfs < o->view.info.numvfs &&
-	    esfm_state_resize(&o->st, o->view.info.numvfs, err) < 0)
-		return -1;
-	o->st.pf = o->pool.pf;
-	for (size_t i = 0; i < o->st.nvfs && i < o->view.nvfs; i++)
-		o->st.vfs[i].addr = o->view.vfs[i].addr;
+	o->addr = o->view.vfs[o->idx].addr;
 	return 0;
 }
 
 static void end(struct one *o)
 {
-	esfm_state_unlock(&o->lock);
-	esfm_state_clear(&o->st);
 	esfm_pf_view_free(&o->view);
 	esfm_virt_close(o->virt);
 }
 
-static int attach_locked(struct one *o, const char *vm, struct esfm_err *err)
+/* The slot of VF o->idx in @st, created (free) if the ledger is shorter. */
+static struct esfm_vf_slot *slot_of(struct one *o, struct esfm_pool_state *st, struct esfm_err *err)
+{
+	if (st->nvfs <= o->idx && esfm_state_resize(st, o->idx + 1, err) < 0)
+		return NULL;
+	st->pf = o->pool.pf;
+	st->vfs[o->idx].addr = o->addr;
+	return &st->vfs[o->idx];
+}
+
+/*
+ * Locked: mark the pool busy and, for attach, claim the VF for the VM (so no
+ * hook takes it while libvirt attaches it, with no lock held).
+ */
+static int claim(struct esfm_pool_state *st, void *data, struct esfm_err *err)
+{
+	struct one *o = data;
+	char a[ESFM_PCI_ADDR_STRLEN];
+	struct esfm_vf_slot *s;
+
+	if (esfm_vfpool_mark_busy(st, o->what, err) < 0 || !(s = slot_of(o, st, err)))
+		return -1;
+	if (strcmp(o->what, "esfm attach"))
+		return 0;
+	if (s->state != ESFM_VF_FREE && strcmp(s->uuid, o->uuid)) {
+		esfm_err_set(err, ESFM_ERR_BUSY, 0, "VF %u is %s '%s' meanwhile", o->idx,
+			     s->state == ESFM_VF_RESERVED ? "reserved for" : "attached to",
+			     s->name);
+		return esfm_err_hint(err, "detach it first: esfm %s detach %u",
+				     esfm_pci_addr_str(&o->pool.pf, a), o->idx);
+	}
+	esfm_state_set_owner(s, ESFM_VF_RESERVED, ESFM_ORIGIN_CLI, o->uuid, o->vm, o->alias);
+	return 0;
+}
+
+/* Locked: record the outcome (o->done) and clear the busy mark. */
+static int settle(struct esfm_pool_state *st, void *data, struct esfm_err *err)
+{
+	struct one *o = data;
+	struct esfm_vf_slot *s = slot_of(o, st, err);
+	bool ours;
+
+	esfm_vfpool_clear_busy(st);
+	if (!s)
+		return -1;
+	ours = s->state != ESFM_VF_FREE && !strcmp(s->uuid, o->uuid);
+	if (!strcmp(o->what, "esfm attach") && ours && o->done)
+		esfm_state_set_owner(s, ESFM_VF_ATTACHED, ESFM_ORIGIN_CLI, o->uuid, o->vm,
+				     o->alias);
+	else if (ours && (o->done || !strcmp(o->what, "esfm attach")))
+		esfm_state_set_free(s); /* detached, or the attach failed */
+	return 0;
+}
+
+/* Record the outcome; an error here does not hide the operation's own. */
+static int finish(struct one *o, int r, struct esfm_err *err)
+{
+	struct esfm_err e = {0};
+	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8];
+
+	o->done = r == 0;
+	if (esfm_vfpool_update(o->ctx, o->pool.name, o->what, settle, o, &e) == 0)
+		return r;
+	if (r == 0) {
+		*err = e;
+		return -1;
+	}
+	esfm_warn("pool '%s': cannot record the outcome: %s", o->pool.name,
+		  esfm_err_format(&e, msg, sizeof(msg)));
+	return r;
+}
+
+static int do_attach(struct one *o, const char *vm, struct esfm_err *err)
 {
 	const struct esfm_vf_view *vf = &o->view.vfs[o->idx];
 	_cleanup_free_ char *xml = NULL;
-	char alias[96], uuid[VIR_UUID_STRING_BUFLEN], what[512], a[ESFM_PCI_ADDR_STRLEN];
+	char what[512], a[ESFM_PCI_ADDR_STRLEN];
 	virDomainPtr dom = NULL;
 	bool running;
 	long long t0;
@@ -77,36 +145,36 @@ static int attach_locked(struct one *o, const char *vm, struct esfm_err *err)
 		return esfm_err_hint(err, "detach it first: esfm %s detach %u",
 				     esfm_pci_addr_str(&o->pool.pf, a), o->idx);
 	}
-	if (esfm_virt_lookup(o->virt, vm, &dom, err) < 0)
-		return -1;
-	running = esfm_virt_is_active(dom);
-	virDomainGetUUIDString(dom, uuid);
+	if (esfm_virt_lookup(o->virt, vm, &dom, err) < 0 ||
+	    esfm_virt_active(dom, &running, err) < 0 ||
+	    esfm_hostdev_alias(o->pool.name, o->idx, o->alias, sizeof(o->alias), err) < 0 ||
+	    esfm_hostdev_xml(o->ctx->conf.template_dir, &vf->addr, o->alias, &xml, err) < 0)
+		goto out;
+	virDomainGetUUIDString(dom, o->uuid);
+	snprintf(o->vm, sizeof(o->vm), "%s", vm);
+	if (esfm_vfpool_update(o->ctx, o->pool.name, o->what, claim, o, err) < 0)
+		goto out;
 	t0 = esfm_now_ms();
 	snprintf(what, sizeof(what), "bind VF %u to %s", o->idx, o->pool.driver);
-	if (esfm_pci_bind_driver(o->ctx->sysfs, &vf->addr, o->pool.driver, err) < 0) {
-		esfm_ui_report(o->ui, what, t0, false);
-		goto out;
+	r = esfm_pci_bind_driver(o->ctx->sysfs, &vf->addr, o->pool.driver, err);
+	esfm_ui_report(o->ui, what, t0, r == 0);
+	if (r == 0) {
+		t0 = esfm_now_ms();
+		snprintf(what, sizeof(what), "attach VF %u to '%s' (%s)", o->idx, vm,
+			 running ? "live and persistent" : "persistent");
+		r = esfm_virt_attach(dom, xml, (running ? ESFM_VIRT_LIVE : 0) | ESFM_VIRT_CONFIG,
+				     err);
+		esfm_ui_report(o->ui, what, t0, r == 0);
+		if (r < 0)
+			esfm_err_prefix(err, "VF %u -> '%s'", o->idx, vm);
 	}
-	esfm_ui_report(o->ui, what, t0, true);
-	t0 = esfm_now_ms();
-	snprintf(what, sizeof(what), "attach VF %u to '%s' (%s)", o->idx, vm,
-		 running ? "live and persistent" : "persistent");
-	if (esfm_hostdev_alias(o->pool.name, o->idx, alias, sizeof(alias), err) < 0 ||
-	    esfm_hostdev_xml(o->ctx->conf.template_dir, &vf->addr, alias, &xml, err) < 0 ||
-	    esfm_virt_attach(dom, xml, (running ? ESFM_VIRT_LIVE : 0) | ESFM_VIRT_CONFIG, err) <
-		    0) {
-		esfm_ui_report(o->ui, what, t0, false);
-		esfm_err_prefix(err, "VF %u -> '%s'", o->idx, vm);
-		goto out;
-	}
-	esfm_ui_report(o->ui, what, t0, true);
-	esfm_state_set_owner(&o->st.vfs[o->idx], ESFM_VF_ATTACHED, ESFM_ORIGIN_CLI, uuid, vm,
-			     alias);
-	esfm_info("pool '%s': VF %u (%s) attached to '%s' (%s) by the operator", o->pool.name,
-		  o->idx, esfm_pci_addr_str(&vf->addr, a), vm, uuid);
-	r = esfm_state_save(o->ctx->conf.state_dir, &o->st, err);
+	r = finish(o, r, err);
+	if (r == 0)
+		esfm_info("pool '%s': VF %u (%s) attached to '%s' (%s) by the operator",
+			  o->pool.name, o->idx, esfm_pci_addr_str(&vf->addr, a), vm, o->uuid);
 out:
-	virDomainFree(dom);
+	if (dom)
+		virDomainFree(dom);
 	return r;
 }
 
@@ -119,12 +187,12 @@ int esfm_op_attach(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, unsigne
 
 	r = begin(&o, pf, "esfm attach", err);
 	if (r == 0)
-		r = attach_locked(&o, vm, err);
+		r = do_attach(&o, vm, err);
 	end(&o);
 	return r;
 }
 
-static int detach_locked(struct one *o, struct esfm_err *err)
+static int do_detach(struct one *o, struct esfm_err *err)
 {
 	const struct esfm_vf_view *vf = &o->view.vfs[o->idx];
 	_cleanup_free_ char *xml = NULL;
@@ -154,37 +222,37 @@ static int detach_locked(struct one *o, struct esfm_err *err)
 		if (!o->ui->confirm(o->ui->data, q))
 			return esfm_err_set(err, ESFM_ERR_USAGE, 0, "cancelled");
 	}
-	if (esfm_virt_lookup(o->virt, vf->uuid[0] ? vf->uuid : vf->vm, &dom, err) < 0)
-		return -1;
+	if (esfm_virt_lookup(o->virt, vf->uuid[0] ? vf->uuid : vf->vm, &dom, err) < 0 ||
+	    esfm_hostdev_alias(o->pool.name, o->idx, alias, sizeof(alias), err) < 0 ||
+	    esfm_hostdev_xml(o->ctx->conf.template_dir, &vf->addr, alias, &xml, err) < 0)
+		goto out;
+	virDomainGetUUIDString(dom, o->uuid);
+	snprintf(o->vm, sizeof(o->vm), "%s", vf->vm);
+	if (esfm_vfpool_update(o->ctx, o->pool.name, o->what, claim, o, err) < 0)
+		goto out;
+	r = 0;
 	if (vf->live) {
 		t0 = esfm_now_ms();
 		snprintf(what, sizeof(what), "hot-unplug VF %u from '%s' (%s)", o->idx, vf->vm,
 			 vf->alias);
-		if (esfm_virt_detach_alias(dom, vf->alias, ESFM_VIRT_LIVE,
-					   o->opts->detach_timeout_ms, err) < 0) {
-			esfm_ui_report(o->ui, what, t0, false);
-			goto out;
-		}
-		esfm_ui_report(o->ui, what, t0, true);
+		r = esfm_virt_detach_alias(dom, vf->alias, ESFM_VIRT_LIVE,
+					   o->opts->detach_timeout_ms, err);
+		esfm_ui_report(o->ui, what, t0, r == 0);
 	}
-	if (vf->config) {
+	if (r == 0 && vf->config) {
 		t0 = esfm_now_ms();
 		snprintf(what, sizeof(what), "remove VF %u from the persistent config of '%s'",
 			 o->idx, vf->vm);
-		if (esfm_hostdev_alias(o->pool.name, o->idx, alias, sizeof(alias), err) < 0 ||
-		    esfm_hostdev_xml(o->ctx->conf.template_dir, &vf->addr, alias, &xml, err) < 0 ||
-		    esfm_virt_detach_xml(dom, xml, ESFM_VIRT_CONFIG, err) < 0) {
-			esfm_ui_report(o->ui, what, t0, false);
-			goto out;
-		}
-		esfm_ui_report(o->ui, what, t0, true);
+		r = esfm_virt_detach_xml(dom, xml, ESFM_VIRT_CONFIG, err);
+		esfm_ui_report(o->ui, what, t0, r == 0);
 	}
-	esfm_info("pool '%s': VF %u (%s) detached from '%s' by the operator", o->pool.name, o->idx,
-		  esfm_pci_addr_str(&vf->addr, a), vf->vm);
-	esfm_state_set_free(&o->st.vfs[o->idx]);
-	r = esfm_state_save(o->ctx->conf.state_dir, &o->st, err);
+	r = finish(o, r, err);
+	if (r == 0)
+		esfm_info("pool '%s': VF %u (%s) detached from '%s' by the operator", o->pool.name,
+			  o->idx, esfm_pci_addr_str(&vf->addr, a), vf->vm);
 out:
-	virDomainFree(dom);
+	if (dom)
+		virDomainFree(dom);
 	if (r < 0)
 		esfm_err_prefix(err, "VF %u of '%s'", o->idx, vf->vm);
 	return r;
@@ -198,7 +266,7 @@ int esfm_op_detach(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, unsigne
 
 	r = begin(&o, pf, "esfm detach", err);
 	if (r == 0)
-		r = detach_locked(&o, err);
+		r = do_detach(&o, err);
 	end(&o);
 	return r;
 }

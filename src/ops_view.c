@@ -73,36 +73,17 @@ static void note_hostdevs(struct esfm_pf_view *view, const struct esfm_domain *d
 	}
 }
 
-int esfm_ops_scan_libvirt(struct esfm_virt *v, struct esfm_pf_view *view, struct esfm_err *err)
+/* Add libvirt's view (who has which VF in live and persistent XML) to @view. */
+static void scan_libvirt(const struct esfm_lv_facts *lv, struct esfm_pf_view *view)
 {
-	struct esfm_domain *d = malloc(sizeof(*d));
-	virDomainPtr *doms = NULL;
-	size_t n = 0;
-	int r = 0;
+	for (size_t i = 0; i < lv->n; i++) {
+		const struct esfm_dom_facts *d = &lv->doms[i];
 
-	if (!d)
-		return esfm_err_sys(err, ENOMEM, "cannot scan domains");
-	if (esfm_virt_list_domains(v, &doms, &n, err) < 0) {
-		free(d);
-		return -1;
+		if (d->live)
+			note_hostdevs(view, d->live, true, true);
+		if (d->config)
+			note_hostdevs(view, d->config, d->running, false);
 	}
-	for (size_t i = 0; i < n && r == 0; i++) {
-		bool running = esfm_virt_is_active(doms[i]);
-
-		if (running) {
-			if ((r = esfm_virt_domain_info(doms[i], false, d, err)) < 0)
-				break;
-			note_hostdevs(view, d, true, true);
-		}
-		if (virDomainIsPersistent(doms[i]) == 1) {
-			if ((r = esfm_virt_domain_info(doms[i], true, d, err)) < 0)
-				break;
-			note_hostdevs(view, d, running, false);
-		}
-	}
-	esfm_virt_free_domains(doms, n);
-	free(d);
-	return r;
 }
 
 static int fill_view(struct esfm_ctx *ctx, const struct esfm_pool_state *st,
@@ -152,16 +133,21 @@ int esfm_ops_view_of_pool(struct esfm_ctx *ctx, const struct esfm_pool *pool, st
 			  struct esfm_pf_view *view, struct esfm_err *err)
 {
 	struct esfm_pool_state st = {0};
+	struct esfm_lv_facts lv = {0};
 	int r;
 
 	memset(view, 0, sizeof(*view));
 	view->pool = *pool;
-	if (esfm_state_load(ctx->conf.state_dir, pool->name, &st, err) < 0)
+	/* With libvirt at hand, the ledger is first corrected from reality. */
+	if (v && esfm_ops_reconcile(ctx, v, pool, NULL, NULL, &lv, err) < 0)
 		return -1;
-	r = fill_view(ctx, &st, view, err);
+	r = esfm_state_load(ctx->conf.state_dir, pool->name, &st, err);
+	if (r == 0)
+		r = fill_view(ctx, &st, view, err);
 	esfm_state_clear(&st);
 	if (r == 0 && v)
-		r = esfm_ops_scan_libvirt(v, view, err);
+		scan_libvirt(&lv, view);
+	esfm_lv_facts_free(&lv);
 	if (r < 0)
 		esfm_pf_view_free(view);
 	return r;

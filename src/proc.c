@@ -106,11 +106,17 @@ int esfm_run(char *const argv[], long timeout_ms, struct esfm_err *err)
 	if (pid < 0)
 		return esfm_err_sys(err, errno, "cannot fork to run %s", argv[0]);
 	if (pid == 0) {
+		setpgid(0, 0);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
 		close_from(3);
 		execv(argv[0], argv);
 		fprintf(stderr, "esfm: cannot execute %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
+	/* Both sides set the group: whichever runs first, it exists before any kill. */
+	setpgid(pid, pid);
 	for (;;) {
 		r = waitpid(pid, &status, WNOHANG);
 		if (r == pid)
@@ -118,7 +124,7 @@ int esfm_run(char *const argv[], long timeout_ms, struct esfm_err *err)
 		if (r < 0 && errno != EINTR)
 			return esfm_err_sys(err, errno, "cannot wait for %s", argv[0]);
 		if (esfm_now_ms() >= deadline) {
-			kill(pid, SIGKILL);
+			kill(-pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			esfm_err_set(err, ESFM_ERR_FAILED, ETIMEDOUT,
 				     "%s did not finish within %ld s", argv[0], timeout_ms / 1000);
@@ -148,4 +154,78 @@ int esfm_self_dir(char *buf, size_t len, struct esfm_err *err)
 	if (slash)
 		*slash = '\0';
 	return esfm_snprintf(buf, len, err, "%s", exe);
+}
+
+int esfm_proc_start_time(long pid, unsigned long long *start)
+{
+	char path[64], buf[1024], *p;
+	int fd, field;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* comm may hold spaces and parentheses: fields count from the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return -1;
+	p += 2;
+	if (*p == 'Z' || *p == 'X')
+		return -1;
+	for (field = 3; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return -1;
+	*start = strtoull(p, NULL, 10);
+	return 0;
+}
+
+bool esfm_proc_alive(long pid, unsigned long long start)
+{
+	unsigned long long now;
+
+	return pid > 0 && esfm_proc_start_time(pid, &now) == 0 && now == start;
+}
+
+static const int deferred_signals[] = {SIGINT, SIGTERM, SIGHUP};
+static volatile sig_atomic_t deferred;
+
+static void remember_signal(int signo)
+{
+	if (!deferred)
+		deferred = signo;
+}
+
+void esfm_proc_defer_signals(struct esfm_sigdefer *d)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = remember_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	deferred = 0;
+	for (size_t i = 0; i < ESFM_ARRAY_SIZE(deferred_signals); i++)
+		sigaction(deferred_signals[i], &sa, &d->old[i]);
+}
+
+void esfm_proc_restore_signals(struct esfm_sigdefer *d)
+{
+	for (size_t i = 0; i < ESFM_ARRAY_SIZE(deferred_signals); i++)
+		sigaction(deferred_signals[i], &d->old[i], NULL);
+	deferred = 0;
+}
+
+int esfm_proc_deferred_signal(void)
+{
+	return deferred;
 }

@@ -5,6 +5,8 @@
 #ifndef ESFM_PROC_H
 #define ESFM_PROC_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -17,10 +19,37 @@
 int esfm_spawn_detached(char *const argv[], struct esfm_err *err);
 
 /*
- * Run @argv and wait at most @timeout_ms (then SIGKILL). stdout/stderr are
- * inherited. FAILED error with the exit status or signal on failure.
+ * Run @argv in its own process group and wait at most @timeout_ms (then
+ * SIGKILL to the whole group: whatever it started dies with it). A terminal's
+ * Ctrl-C does not reach it. stdout/stderr are inherited. FAILED error with
+ * the exit status or signal on failure (errnum ETIMEDOUT on timeout).
  */
 int esfm_run(char *const argv[], long timeout_ms, struct esfm_err *err);
+
+/*
+ * Start time of process @pid (clock ticks since boot, field 22 of
+ * /proc/<pid>/stat) into *start: with the pid it names one process for good.
+ * -1 (no error filled) if there is no such process.
+ */
+int esfm_proc_start_time(long pid, unsigned long long *start);
+
+/* True if process @pid runs and started at @start (not a reused pid, not a zombie). */
+bool esfm_proc_alive(long pid, unsigned long long start);
+
+/*
+ * Defer SIGINT, SIGTERM and SIGHUP while a change must not stop half way:
+ * they are only remembered (esfm_proc_deferred_signal) until
+ * esfm_proc_restore_signals puts the previous dispositions back.
+ */
+struct esfm_sigdefer {
+	struct sigaction old[3];
+};
+
+void esfm_proc_defer_signals(struct esfm_sigdefer *d);
+void esfm_proc_restore_signals(struct esfm_sigdefer *d);
+
+/* The first deferred signal received since esfm_proc_defer_signals, 0 if none. */
+int esfm_proc_deferred_signal(void);
 
 /* Directory of the running executable into @buf (via /proc/self/exe). */
 int esfm_self_dir(char *buf, size_t len, struct esfm_err *err);

@@ -154,7 +154,26 @@ void esfm_state_unlock(struct esfm_state_lock *lock)
 void esfm_state_clear(struct esfm_pool_state *st)
 {
 	free(st->vfs);
+	free(st->journal.taken);
 	memset(st, 0, sizeof(*st));
+}
+
+int esfm_journal_add(struct esfm_journal *j, const struct esfm_journal_taken *t,
+		     struct esfm_err *err)
+{
+	struct esfm_journal_taken *n = realloc(j->taken, (j->ntaken + 1) * sizeof(*n));
+
+	if (!n)
+		return esfm_err_sys(err, ENOMEM, "cannot grow the journal");
+	j->taken = n;
+	j->taken[j->ntaken++] = *t;
+	return 0;
+}
+
+void esfm_journal_clear(struct esfm_journal *j)
+{
+	free(j->taken);
+	memset(j, 0, sizeof(*j));
 }
 
 static enum esfm_vf_state parse_state_name(const char *s, bool *ok)
@@ -221,6 +240,62 @@ static int parse_slot(xmlNodePtr n, struct esfm_vf_slot *s, const char *path, st
 	return 0;
 }
 
+static int parse_busy(xmlNodePtr n, const char *path, struct esfm_busy_mark *b,
+		      struct esfm_err *err)
+{
+	char v[64], *end;
+
+	esfm_xml_prop(n, "pid", v, sizeof(v));
+	errno = 0;
+	b->pid = strtol(v, &end, 10);
+	if (errno || end == v || *end || b->pid <= 0)
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid busy pid '%s'", path,
+				    xmlGetLineNo(n), v);
+	esfm_xml_prop(n, "start", v, sizeof(v));
+	b->start = strtoull(v, NULL, 10);
+	esfm_xml_prop(n, "since", v, sizeof(v));
+	b->since = strtoll(v, NULL, 10);
+	esfm_xml_prop(n, "what", b->what, sizeof(b->what));
+	return 0;
+}
+
+static int parse_journal(xmlNodePtr n, const char *path, struct esfm_journal *j,
+			 struct esfm_err *err)
+{
+	char v[64];
+
+	j->active = true;
+	esfm_xml_prop(n, "old", v, sizeof(v));
+	if (!esfm_parse_uint(v, 65535, false, &j->old_count))
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid journal old '%s'",
+				    path, xmlGetLineNo(n), v);
+	esfm_xml_prop(n, "new", v, sizeof(v));
+	if (!esfm_parse_uint(v, 65535, false, &j->new_count))
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid journal new '%s'",
+				    path, xmlGetLineNo(n), v);
+	esfm_xml_prop(n, "numvfs", v, sizeof(v));
+	j->numvfs = !strcmp(v, "changing");
+	esfm_xml_prop(n, "pf", v, sizeof(v));
+	j->pf_removed = !strcmp(v, "removed");
+	for (xmlNodePtr c = esfm_xml_child(n, "taken"); c; c = esfm_xml_next(c, "taken")) {
+		struct esfm_journal_taken t = {0};
+
+		esfm_xml_prop(c, "index", v, sizeof(v));
+		if (!esfm_parse_uint(v, 65535, false, &t.index))
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+					    "%s:%ld: invalid journal index '%s'", path,
+					    xmlGetLineNo(c), v);
+		esfm_xml_prop(c, "how", v, sizeof(v));
+		t.paused = !strcmp(v, "paused");
+		esfm_xml_prop(c, "uuid", t.uuid, sizeof(t.uuid));
+		esfm_xml_prop(c, "vm", t.vm, sizeof(t.vm));
+		esfm_xml_prop(c, "alias", t.alias, sizeof(t.alias));
+		if (esfm_journal_add(j, &t, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int parse_state(xmlDocPtr doc, const char *path, struct esfm_pool_state *st,
 		       struct esfm_err *err)
 {
@@ -248,6 +323,11 @@ static int parse_state(xmlDocPtr doc, const char *path, struct esfm_pool_state *
 		esfm_xml_prop(bs, "flashed-at", v, sizeof(v));
 		st->flashed_at = strtoll(v, NULL, 10);
 	}
+	if ((bs = esfm_xml_child(root, "busy")) && parse_busy(bs, path, &st->busy, err) < 0)
+		return -1;
+	if ((bs = esfm_xml_child(root, "journal")) &&
+	    parse_journal(bs, path, &st->journal, err) < 0)
+		return -1;
 	for (xmlNodePtr c = esfm_xml_child(root, "vf"); c; c = esfm_xml_next(c, "vf"))
 		n++;
 	st->vfs = n ? calloc(n, sizeof(*st->vfs)) : NULL;
@@ -343,6 +423,35 @@ static int slot_to_xml(xmlNodePtr root, const struct esfm_vf_slot *s)
 	return set_prop(n, "since", v);
 }
 
+static int journal_to_xml(xmlNodePtr root, const struct esfm_journal *j)
+{
+	xmlNodePtr n = xmlNewChild(root, NULL, BAD_CAST "journal", NULL);
+	char v[32];
+
+	if (!n)
+		return -1;
+	snprintf(v, sizeof(v), "%u", j->old_count);
+	if (set_prop(n, "old", v) < 0)
+		return -1;
+	snprintf(v, sizeof(v), "%u", j->new_count);
+	if (set_prop(n, "new", v) < 0 ||
+	    set_prop(n, "numvfs", j->numvfs ? "changing" : "kept") < 0 ||
+	    (j->pf_removed && set_prop(n, "pf", "removed") < 0))
+		return -1;
+	for (size_t i = 0; i < j->ntaken; i++) {
+		const struct esfm_journal_taken *t = &j->taken[i];
+		xmlNodePtr c = xmlNewChild(n, NULL, BAD_CAST "taken", NULL);
+
+		snprintf(v, sizeof(v), "%u", t->index);
+		if (!c || set_prop(c, "index", v) < 0 ||
+		    set_prop(c, "how", t->paused ? "paused" : "unplugged") < 0 ||
+		    set_prop(c, "uuid", t->uuid) < 0 || set_prop(c, "vm", t->vm) < 0 ||
+		    set_prop(c, "alias", t->alias) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Temp files of writers that died before their rename; safe to drop under the lock. */
 static void remove_stale_temps(const char *state_dir, const char *pool)
 {
@@ -389,6 +498,19 @@ int esfm_state_save(const char *state_dir, struct esfm_pool_state *st, struct es
 		    set_prop(bs, "flashed-at", v) < 0)
 			return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
 	}
+	if (st->busy.pid) {
+		xmlNodePtr b = xmlNewChild(root, NULL, BAD_CAST "busy", NULL);
+		char s1[32], s2[32], s3[32];
+
+		snprintf(s1, sizeof(s1), "%ld", st->busy.pid);
+		snprintf(s2, sizeof(s2), "%llu", st->busy.start);
+		snprintf(s3, sizeof(s3), "%lld", st->busy.since);
+		if (!b || set_prop(b, "pid", s1) < 0 || set_prop(b, "start", s2) < 0 ||
+		    set_prop(b, "what", st->busy.what) < 0 || set_prop(b, "since", s3) < 0)
+			return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
+	}
+	if (st->journal.active && journal_to_xml(root, &st->journal) < 0)
+		return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
 	for (size_t i = 0; i < st->nvfs; i++)
 		if (slot_to_xml(root, &st->vfs[i]) < 0)
 			return esfm_err_sys(err, ENOMEM, "cannot build %s", path);

@@ -45,6 +45,41 @@ struct esfm_vf_slot {
 	long long since;		  /* time of the last change (epoch seconds) */
 };
 
+/*
+ * A long CLI operation in progress on the pool (no lock held meanwhile):
+ * prepare refuses while it lives, reconcile changes nothing. A mark whose
+ * process is gone (pid dead, or reused: another start time) is recovered.
+ */
+struct esfm_busy_mark {
+	long pid;		  /* 0: not busy */
+	unsigned long long start; /* the process's start time (see esfm_proc_start_time) */
+	char what[128];		  /* e.g. "esfm reconf 3" */
+	long long since;	  /* epoch seconds */
+};
+
+/*
+ * The journal of a change in progress (reconf, init): written before each
+ * step that takes a device from a guest, removes the PF from the bus or
+ * changes sriov_numvfs, so that after a crash the next command can give the
+ * guests their devices back (see ops_gc.c: recover).
+ */
+struct esfm_journal_taken {
+	unsigned index;
+	bool paused; /* device_pause'd in the guest; else hot-unplugged */
+	char uuid[ESFM_UUID_STRLEN];
+	char vm[ESFM_DOM_NAME_MAX];
+	char alias[96];
+};
+
+struct esfm_journal {
+	bool active;
+	unsigned old_count, new_count;
+	bool numvfs;	 /* the VF count is being changed (through 0) */
+	bool pf_removed; /* the PF is (or was) removed from the bus for flashing */
+	size_t ntaken;
+	struct esfm_journal_taken *taken;
+};
+
 struct esfm_pool_state {
 	char pool[ESFM_NAME_MAX];
 	struct esfm_pci_addr pf;
@@ -54,6 +89,8 @@ struct esfm_pool_state {
 	long long flashed_at; /* epoch seconds */
 	size_t nvfs;
 	struct esfm_vf_slot *vfs; /* vfs[i].index == i */
+	struct esfm_busy_mark busy;
+	struct esfm_journal journal;
 };
 
 struct esfm_state_lock {
@@ -93,6 +130,13 @@ int esfm_state_parse(const char *text, size_t len, const char *path, const char 
 int esfm_state_save(const char *state_dir, struct esfm_pool_state *st, struct esfm_err *err);
 
 void esfm_state_clear(struct esfm_pool_state *st);
+
+/* Append a device taken from a guest to the journal. -1 (ENOMEM) on failure. */
+int esfm_journal_add(struct esfm_journal *j, const struct esfm_journal_taken *t,
+		     struct esfm_err *err);
+
+/* Forget the journal (the change finished or was undone). */
+void esfm_journal_clear(struct esfm_journal *j);
 
 /*
  * Make slots 0..n-1 exist (new ones free). Slots beyond n are dropped only if

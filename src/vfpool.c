@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
 #include "hostdev.h"
 #include "log.h"
+#include "proc.h"
+#include "reconcile.h"
 #include "util.h"
 
 int esfm_ctx_init(struct esfm_ctx *ctx, struct esfm_err *err)
@@ -87,6 +90,72 @@ int esfm_vfpool_index_of(struct esfm_ctx *ctx, const struct esfm_pool *pool,
 	return 0;
 }
 
+int esfm_vfpool_check_busy(struct esfm_pool_state *st, struct esfm_err *err)
+{
+	if (!st->busy.pid)
+		return 0;
+	if (!esfm_proc_alive(st->busy.pid, st->busy.start)) {
+		esfm_info("pool '%s': %s (pid %ld) is gone; its busy mark is cleared", st->pool,
+			  st->busy.what, st->busy.pid);
+		memset(&st->busy, 0, sizeof(st->busy));
+		return 0;
+	}
+	if (st->busy.pid == (long)getpid())
+		return 0;
+	esfm_err_set(err, ESFM_ERR_BUSY, 0, "pool '%s' is being reconfigured by %s (pid %ld)",
+		     st->pool, st->busy.what, st->busy.pid);
+	return esfm_err_hint(err, "try again when it is done");
+}
+
+int esfm_vfpool_update(struct esfm_ctx *ctx, const char *pool, const char *who, esfm_state_fn fn,
+		       void *data, struct esfm_err *err)
+{
+	struct esfm_pool_state st = {0};
+	struct esfm_state_lock lock;
+	int r;
+
+	if (esfm_state_lock(ctx->conf.state_dir, pool, who, ctx->conf.lock_timeout_ms, &lock, err) <
+	    0)
+		return -1;
+	r = esfm_state_load(ctx->conf.state_dir, pool, &st, err);
+	if (r == 0)
+		r = fn(&st, data, err);
+	if (r == 0)
+		r = esfm_state_save(ctx->conf.state_dir, &st, err);
+	else if (r > 0)
+		r = 0; /* nothing changed: nothing written */
+	esfm_state_unlock(&lock);
+	esfm_state_clear(&st);
+	return r;
+}
+
+int esfm_vfpool_mark_busy(struct esfm_pool_state *st, const char *what, struct esfm_err *err)
+{
+	if (esfm_vfpool_check_busy(st, err) < 0)
+		return -1;
+	st->busy.pid = (long)getpid();
+	if (esfm_proc_start_time(st->busy.pid, &st->busy.start) < 0)
+		return esfm_err_sys(err, errno, "cannot read the start time of this process");
+	snprintf(st->busy.what, sizeof(st->busy.what), "%s", what);
+	st->busy.since = time(NULL);
+	return 0;
+}
+
+void esfm_vfpool_clear_busy(struct esfm_pool_state *st)
+{
+	if (st->busy.pid == (long)getpid())
+		memset(&st->busy, 0, sizeof(st->busy));
+}
+
+int esfm_vfpool_end_change(struct esfm_pool_state *st, void *data, struct esfm_err *err)
+{
+	(void)data;
+	(void)err;
+	esfm_vfpool_clear_busy(st);
+	esfm_journal_clear(&st->journal);
+	return 0;
+}
+
 /* Slot indices of @dom's hostdevs that are VFs of @pool (static mode). */
 static int static_picks(struct esfm_ctx *ctx, const struct esfm_pool *pool,
 			const struct esfm_domain *dom, size_t capacity, unsigned *picks,
@@ -145,6 +214,7 @@ static int reserve_locked(struct esfm_ctx *ctx, const struct esfm_pool *pool,
 	size_t capacity;
 
 	if (esfm_state_load(ctx->conf.state_dir, pool->name, st, err) < 0 ||
+	    esfm_vfpool_check_busy(st, err) < 0 ||
 	    esfm_vfpool_sync(ctx, pool, st, &capacity, err) < 0)
 		return -1;
 	if (dom->mode == ESFM_MODE_STATIC) {
@@ -171,6 +241,9 @@ static int reserve_locked(struct esfm_ctx *ctx, const struct esfm_pool *pool,
 		if (s->state == ESFM_VF_FREE)
 			esfm_state_set_owner(s, ESFM_VF_RESERVED, ESFM_ORIGIN_HOOK, dom->uuid,
 					     dom->name, a->alias);
+		else if (s->origin == ESFM_ORIGIN_HOOK && s->state != ESFM_VF_RESERVED)
+			/* A loan whose release was missed: the worker attaches reserved VFs only. */
+			s->state = ESFM_VF_RESERVED;
 		esfm_info("pool '%s': VF %u (%s) reserved for domain '%s' (%s)", pool->name,
 			  picks[i], esfm_pci_addr_str(&s->addr, addr), dom->name, dom->uuid);
 	}
@@ -307,48 +380,87 @@ int esfm_vfpool_mark(struct esfm_ctx *ctx, const char *pool, const char *uuid, i
 	return update_slots(ctx, pool, "esfm mark", mark_slot, &a, changed, err);
 }
 
-struct reconcile_args {
-	const char *pool;
-	const struct esfm_domain *dom;
+struct reconnect_args {
+	struct esfm_rc_facts facts;
+	size_t adopted;
 };
 
-static bool reconcile_slot(struct esfm_vf_slot *s, void *data)
+static int reconnect_fn(struct esfm_pool_state *st, void *data, struct esfm_err *err)
 {
-	struct reconcile_args *a = data;
-	unsigned idx;
+	struct reconnect_args *a = data;
+	struct esfm_rc_findings out = {0};
+	int r = esfm_reconcile(st, &a->facts, &out, err);
 
-	for (size_t i = 0; i < a->dom->nhostdev; i++) {
-		const struct esfm_dom_hostdev *h = &a->dom->hostdev[i];
-
-		if (!esfm_hostdev_alias_match(h->alias, a->pool, &idx) || idx != s->index)
-			continue;
-		if (s->state != ESFM_VF_FREE && strcmp(s->uuid, a->dom->uuid)) {
-			esfm_warn("pool '%s': VF %u is in domain '%s' but recorded for '%s'; left "
-				  "alone",
-				  a->pool, idx, a->dom->name, s->name);
-			return false;
-		}
-		if (s->state == ESFM_VF_ATTACHED && !strcmp(s->uuid, a->dom->uuid))
-			return false;
-		esfm_info("pool '%s': VF %u adopted as attached to domain '%s' (%s)", a->pool, idx,
-			  a->dom->name, a->dom->uuid);
-		esfm_state_set_owner(s, ESFM_VF_ATTACHED, s->origin ? s->origin : ESFM_ORIGIN_HOOK,
-				     a->dom->uuid, a->dom->name, h->alias);
-		return true;
+	for (size_t i = 0; r == 0 && i < out.n; i++) {
+		if (out.item[i].kind == ESFM_RC_ADOPTED || out.item[i].kind == ESFM_RC_FREED)
+			esfm_info("%s", out.item[i].text);
+		else
+			esfm_warn("%s", out.item[i].text);
 	}
-	return false;
+	a->adopted = esfm_rc_count(&out, ESFM_RC_ADOPTED);
+	if (r == 0 && !out.changed)
+		r = 1;
+	esfm_rc_findings_free(&out);
+	return r;
+}
+
+/* What the domain's live XML holds of @pool, by source address (aliases prove nothing). */
+static int reconnect_facts(struct esfm_ctx *ctx, const struct esfm_pool *pool,
+			   const struct esfm_domain *dom, struct esfm_rc_domain *rd,
+			   struct esfm_pci_addr **vfs, struct esfm_rc_facts *f,
+			   struct esfm_err *err)
+{
+	struct esfm_pf_info info;
+	size_t n;
+
+	if (esfm_pci_pf_info(ctx->sysfs, &pool->pf, &info, err) < 0 ||
+	    esfm_pci_list_vfs(ctx->sysfs, &pool->pf, vfs, &n, err) < 0)
+		return esfm_err_prefix(err, "pool '%s'", pool->name);
+	snprintf(rd->uuid, sizeof(rd->uuid), "%s", dom->uuid);
+	snprintf(rd->name, sizeof(rd->name), "%s", dom->name);
+	rd->readable = rd->running = true;
+	for (size_t i = 0; i < dom->nhostdev && rd->nhold < ESFM_MAX_VFS_PER_VM; i++) {
+		int idx = esfm_pci_vf_index_compute(&pool->pf, info.offset, info.stride,
+						    info.totalvfs, &dom->hostdev[i].addr);
+
+		if (idx < 0)
+			continue;
+		rd->hold[rd->nhold].index = (unsigned)idx;
+		rd->hold[rd->nhold].live = true;
+		snprintf(rd->hold[rd->nhold].alias, sizeof(rd->hold[0].alias), "%s",
+			 dom->hostdev[i].alias);
+		rd->nhold++;
+	}
+	memset(f, 0, sizeof(*f));
+	f->sysfs_known = true;
+	f->nexist = n;
+	f->addr = *vfs;
+	f->doms = rd;
+	f->ndoms = 1;
+	f->only_uuid = dom->uuid;
+	return 0;
 }
 
 int esfm_vfpool_reconcile(struct esfm_ctx *ctx, const char *pool, const struct esfm_domain *dom,
 			  size_t *adopted, struct esfm_err *err)
 {
-	struct reconcile_args a = {pool, dom};
+	_cleanup_free_ struct esfm_pci_addr *vfs = NULL;
+	_cleanup_free_ struct esfm_rc_domain *rd = calloc(1, sizeof(*rd));
+	struct reconnect_args a = {0};
+	struct esfm_pool p;
 
 	*adopted = 0;
+	if (!rd)
+		return esfm_err_sys(err, ENOMEM, "cannot reconcile pool '%s'", pool);
 	if (!has_state(ctx, pool) && !dom->nhostdev)
 		return 0;
-
-	return update_slots(ctx, pool, "esfm-hook reconnect", reconcile_slot, &a, adopted, err);
+	if (esfm_pool_load(&ctx->conf, pool, &p, err) < 0 ||
+	    reconnect_facts(ctx, &p, dom, rd, &vfs, &a.facts, err) < 0)
+		return -1;
+	if (esfm_vfpool_update(ctx, pool, "esfm-hook reconnect", reconnect_fn, &a, err) < 0)
+		return -1;
+	*adopted = a.adopted;
+	return 0;
 }
 
 int esfm_vfpool_held(struct esfm_ctx *ctx, const char *pool, const char *uuid, int state,

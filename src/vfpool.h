@@ -70,12 +70,50 @@ int esfm_vfpool_mark(struct esfm_ctx *ctx, const char *pool, const char *uuid, i
 		     struct esfm_err *err);
 
 /*
- * Make the state agree with a running domain's live XML: every hostdev with
- * an esfm alias of @pool is recorded as attached to @dom (unless another
- * domain holds that VF, which is logged and left alone).
+ * reconnect: make the ledger agree with a running domain's live XML, by
+ * reconcile limited to @dom (see reconcile.h): every VF of @pool's PF that
+ * its live XML holds (matched on the source address, whatever the alias) is
+ * recorded as attached to @dom, even past the ledger's end or when recorded
+ * for another domain; a hook loan of @dom it no longer holds is freed. Other
+ * domains' VFs are left alone. Works with the pool busy (never waits for an
+ * operation, only for the short lock).
  */
 int esfm_vfpool_reconcile(struct esfm_ctx *ctx, const char *pool, const struct esfm_domain *dom,
 			  size_t *adopted, struct esfm_err *err);
+
+/*
+ * The pool's busy mark in @st: 0 if none or ours; a mark whose process is
+ * gone is cleared (0); BUSY naming the operation and its pid otherwise:
+ *   pool 'fpga0' is being reconfigured by esfm reconf (pid 42); try again when it is done
+ */
+int esfm_vfpool_check_busy(struct esfm_pool_state *st, struct esfm_err *err);
+
+typedef int (*esfm_state_fn)(struct esfm_pool_state *st, void *data, struct esfm_err *err);
+
+/*
+ * One short locked cycle: lock @pool, load, @fn, unlock. @fn returns 0 to
+ * save what it changed, 1 when it changed nothing (no write), -1 on error
+ * (@err filled, nothing written).
+ */
+int esfm_vfpool_update(struct esfm_ctx *ctx, const char *pool, const char *who, esfm_state_fn fn,
+		       void *data, struct esfm_err *err);
+
+/*
+ * In @st (lock held): esfm_vfpool_check_busy, then mark the pool busy for
+ * this process doing @what (e.g. "esfm reconf"). Until the mark is cleared,
+ * prepare refuses and reconcile changes nothing, while release and reconnect
+ * keep recording; no lock is held in between.
+ */
+int esfm_vfpool_mark_busy(struct esfm_pool_state *st, const char *what, struct esfm_err *err);
+
+/* In @st (lock held): clear the busy mark if it is this process's. */
+void esfm_vfpool_clear_busy(struct esfm_pool_state *st);
+
+/*
+ * An esfm_state_fn: the change is over (done, undone or recovered as far as
+ * it could be): clear this process's busy mark and the journal.
+ */
+int esfm_vfpool_end_change(struct esfm_pool_state *st, void *data, struct esfm_err *err);
 
 /* The VFs of @pool that @uuid holds in state @state (all states if @state < 0). */
 int esfm_vfpool_held(struct esfm_ctx *ctx, const char *pool, const char *uuid, int state,

@@ -70,14 +70,27 @@ void esfm_virt_close(struct esfm_virt *v)
 	free(v);
 }
 
+static bool no_such_domain(void)
+{
+	virErrorPtr e = virGetLastError();
+
+	return !e || e->code == VIR_ERR_NO_DOMAIN;
+}
+
 int esfm_virt_lookup(struct esfm_virt *v, const char *name_or_uuid, virDomainPtr *dom,
 		     struct esfm_err *err)
 {
 	*dom = NULL;
-	if (strlen(name_or_uuid) == 36)
+	if (strlen(name_or_uuid) == 36) {
 		*dom = virDomainLookupByUUIDString(v->conn, name_or_uuid);
+		/* Only "no such domain" lets the name be tried: any other error is not an answer. */
+		if (!*dom && !no_such_domain())
+			return virt_error(err, "cannot look up the VM");
+	}
 	if (!*dom)
 		*dom = virDomainLookupByName(v->conn, name_or_uuid);
+	if (!*dom && !no_such_domain())
+		return virt_error(err, "cannot look up the VM");
 	if (!*dom) {
 		esfm_err_set(err, ESFM_ERR_NOTFOUND, 0, "VM '%s' not found", name_or_uuid);
 		return esfm_err_hint(err, "check the name with virsh list --all");
@@ -88,6 +101,22 @@ int esfm_virt_lookup(struct esfm_virt *v, const char *name_or_uuid, virDomainPtr
 bool esfm_virt_is_active(virDomainPtr dom)
 {
 	return virDomainIsActive(dom) == 1;
+}
+
+int esfm_virt_active(virDomainPtr dom, bool *active, struct esfm_err *err)
+{
+	int r = virDomainIsActive(dom);
+
+	*active = r == 1;
+	return r < 0 ? virt_error(err, "cannot tell whether the VM runs") : 0;
+}
+
+int esfm_virt_persistent(virDomainPtr dom, bool *persistent, struct esfm_err *err)
+{
+	int r = virDomainIsPersistent(dom);
+
+	*persistent = r == 1;
+	return r < 0 ? virt_error(err, "cannot tell whether the VM is persistent") : 0;
 }
 
 const char *esfm_virt_name(virDomainPtr dom)

@@ -29,11 +29,22 @@ enum {
 int esfm_virt_open(const char *uri, struct esfm_virt **v, struct esfm_err *err);
 void esfm_virt_close(struct esfm_virt *v); /* NULL-safe */
 
-/* Look a domain up by UUID string or by name. NOTFOUND names the VM. Free with virDomainFree. */
+/*
+ * Look a domain up by UUID string or by name. NOTFOUND (naming the VM) only
+ * when libvirt says there is no such domain; any other libvirt error is
+ * FAILED: the VM may well exist. Free with virDomainFree.
+ */
 int esfm_virt_lookup(struct esfm_virt *v, const char *name_or_uuid, virDomainPtr *dom,
 		     struct esfm_err *err);
 
+/* True if running; false also when libvirt cannot tell (use esfm_virt_active to know). */
 bool esfm_virt_is_active(virDomainPtr dom);
+
+/* Whether the domain is active (running, paused or starting); error if libvirt cannot tell. */
+int esfm_virt_active(virDomainPtr dom, bool *active, struct esfm_err *err);
+
+/* Whether the domain has a persistent configuration; error if libvirt cannot tell. */
+int esfm_virt_persistent(virDomainPtr dom, bool *persistent, struct esfm_err *err);
 
 /* Parse the domain's live (or, with inactive, persistent) XML into @out. */
 int esfm_virt_domain_info(virDomainPtr dom, bool inactive, struct esfm_domain *out,

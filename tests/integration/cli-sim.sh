@@ -14,7 +14,8 @@
 #     rescan, qmax restored, print_kernel; a failing programmer;
 #   - EBUSY from sriov_numvfs (exit 3); no terminal without -y (libvirt's test driver, where
 #     running VMs can hold VFs, and `script` for a terminal);
-#   - a hook prepare while the CLI holds the pool lock is refused ("is being reconfigured");
+#   - a hook prepare while a reconf has the pool marked busy is refused at once ("is being
+#     reconfigured"), and the reconf holds no lock meanwhile;
 #   - -d (ESFM_KMSG), -q, -v, exit codes.
 # shellcheck disable=SC2154 # t_run sets E_out, E_err, E_rc (S_...) by name
 set -u
@@ -556,7 +557,7 @@ t_esfm "with -y it goes on (the test driver then cannot detach; persistent confi
 	"remove VF 1 from the persistent config of 'everestg1': cannot detach the device"
 t_is "... still nothing written to sysfs" "$(sim_log)" ""
 
-# === 10. a hook prepare while the CLI holds the pool lock ========================================
+# === 10. a hook prepare while the CLI has the pool busy ===========================================
 reset
 e $PF init 2
 lv_domain_xml vm-hook '<esfm:vf xmlns:esfm="urn:esfm:vf:1" pool="fpga0"/>' >"$work/vm-hook.xml"
@@ -566,11 +567,14 @@ t0=$(now_ms)
 bg=$!
 bg_pids+=("$bg")
 for _ in $(seq 200); do
-	grep -q "^esfm reconf (pid" "$state/fpga0.lock" 2>/dev/null && break
+	grep -q "<busy pid=" "$state/fpga0.state" 2>/dev/null && break
 	sleep 0.02
 done
-t_like "esfm reconf holds the pool lock (named in the lock file)" "$(cat "$state/fpga0.lock" 2>/dev/null)" \
-	"^esfm reconf \(pid [0-9]+\)$"
+t_like "esfm reconf marks the pool busy in the state file (its pid, what it does)" \
+	"$(grep -o '<busy [^>]*>' "$state/fpga0.state" 2>/dev/null)" \
+	"<busy pid=\"[0-9]+\" start=\"[0-9]+\" what=\"esfm reconf\" since=\"[0-9]+\"/>"
+t_is "... and holds no lock meanwhile (no libvirt call under a pool lock)" \
+	"$(flock -n "$state/fpga0.lock" true && echo free)" free
 h0=$(now_ms)
 (cd / && exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C HOME=/root \
 	${ASAN_OPTIONS:+ASAN_OPTIONS=$ASAN_OPTIONS} ${UBSAN_OPTIONS:+UBSAN_OPTIONS=$UBSAN_OPTIONS} \
@@ -581,11 +585,7 @@ h_ms=$(($(now_ms) - h0))
 t_is "a hook prepare meanwhile is refused: exit 1" "$h_rc" 1
 t_like "... 'pool fpga0 is being reconfigured by esfm reconf'" "$(cat "$work/h.err")" \
 	"^esfm: pool 'fpga0' is being reconfigured by esfm reconf \(pid [0-9]+\); try again when it is done$"
-if [ "$h_ms" -ge 250 ] && [ "$h_ms" -lt 2500 ]; then
-	t_pass "... after waiting lock_timeout_ms (300 ms): $h_ms ms"
-else
-	t_fail "... after waiting lock_timeout_ms (300 ms)" "took $h_ms ms"
-fi
+echo "# the refused prepare took $h_ms ms (it does not wait for the operation)"
 wait "$bg"
 bg_rc=$?
 bg_pids=()

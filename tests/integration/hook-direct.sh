@@ -8,7 +8,8 @@
 #     is idempotent, sticky (same domain, same VF), race-free under 64 parallel starts, all
 #     or nothing across pools; every refusal is exit 1 with one `esfm: ` line on stderr
 #     and leaves the state as it was;
-#   - release frees, idempotently; reconnect never fails and adopts esfm hostdevs;
+#   - release frees, idempotently; reconnect never fails and adopts the VFs of the pool that
+#     the live XML holds (by source address), leaving a VF recorded for another domain alone;
 #   - static mode reserves exactly the domain's own VF hostdevs;
 #   - sysfs faults and delays, and a pool lock held from outside, fail prepare cleanly
 #     and in bounded time;
@@ -539,9 +540,9 @@ t_silent "reconnect of a domain with esfm hostdevs exits 0"
 t_is "its VF 3 is adopted as attached" \
 	"$(vf_attr fpga0 3 state) $(vf_attr fpga0 3 uuid) $(vf_attr fpga0 3 name) $(vf_attr fpga0 3 alias)" \
 	"attached $R vm-r ua-esfm-fpga0-3"
-t_is "nothing else changed (nic0 is not in its annotation, hostdev7 not esfm's)" \
-	"$(used fpga0) | $(used nic0)" "0:reserved:vm-a 3:attached:vm-r | "
-t_logged "the adoption is logged" "pool 'fpga0': VF 3 adopted as attached to domain 'vm-r'"
+t_is "VF 4 (alias hostdev7, but a VF of fpga0 by its source address) is recorded too; nic0 (not in its annotation) is left alone" \
+	"$(used fpga0) | $(used nic0)" "0:reserved:vm-a 3:attached:vm-r 4:attached:vm-r | "
+t_logged "the adoption is logged" "pool 'fpga0': VF 3 is in running domain 'vm-r' but was recorded as free: recorded as attached to it"
 sum=$(st_sum)
 hook vm-r reconnect begin "$work/r.xml"
 t_silent "reconnect again exits 0"
@@ -554,10 +555,10 @@ t_logged "... and the conflict is logged" "VF 3 is in domain 'vm-thief' but reco
 mkdom a-live.xml vm-a "$A" "$(annot fpga0 1)" "$(hostdev 0000:83:00.4 ua-esfm-fpga0-0)"
 hook vm-a reconnect begin "$work/a-live.xml"
 t_silent "reconnect of vm-a with its VF 0 in the live XML exits 0"
-t_is "its reservation becomes attached" "$(used fpga0)" "0:attached:vm-a 3:attached:vm-r"
+t_is "its reservation becomes attached" "$(used fpga0)" "0:attached:vm-a 3:attached:vm-r 4:attached:vm-r"
 mkdom c2.xml vm-c2 "$(uuid_of 402)" "$(annot fpga0 2)"
 hook vm-c2 prepare begin "$work/c2.xml"
-t_is "a new domain gets neither adopted VF" "$(used fpga0)" "0:attached:vm-a 1:reserved:vm-c2 2:reserved:vm-c2 3:attached:vm-r"
+t_is "a new domain gets no adopted VF" "$(used fpga0)" "0:attached:vm-a 1:reserved:vm-c2 2:reserved:vm-c2 3:attached:vm-r 4:attached:vm-r"
 hook vm-r release end "$work/r.xml"
 hook vm-c2 release end "$work/c2.xml"
 hook vm-a release end "$work/a.xml"
@@ -586,7 +587,10 @@ refuse_file "static: no hostdev of the pool" \
 	"^esfm: static mode, but no <hostdev> in the domain is a VF of pool 'fpga0'" "$work/v.xml" vm-v
 hook vm-s prepare begin "$work/s.xml"
 t_silent "static: prepare again for the owner exits 0"
-t_is "... VF 2 is still its, attached" "$(used fpga0)" "2:attached:vm-s"
+t_is "... VF 2 is its again, reserved until started (a missed release leaves nothing 'attached' that is not)" \
+	"$(used fpga0)" "2:reserved:vm-s"
+hook vm-s started begin "$work/s.xml"
+t_is "... and attached at started" "$(used fpga0)" "2:attached:vm-s"
 hook vm-s release end "$work/s.xml"
 t_silent "static: release exits 0"
 t_is "VF 2 is free" "$(used fpga0)" ""

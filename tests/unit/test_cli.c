@@ -276,6 +276,11 @@ static void test_pool_commands(void **state)
 	ok(W("pool-check"), &r);
 	assert_int_equal(r.cli.cmd, ESFM_CMD_POOL_CHECK);
 	assert_false(r.cli.has_pf);
+	ok(W("reconcile", "fpga0"), &r);
+	assert_int_equal(r.cli.cmd, ESFM_CMD_RECONCILE);
+	assert_string_equal(r.cli.pool, "fpga0");
+	ok(W("recover"), &r);
+	assert_int_equal(r.cli.cmd, ESFM_CMD_RECOVER);
 }
 
 static void test_help_and_version(void **state)

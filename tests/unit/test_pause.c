@@ -22,7 +22,7 @@
  *
  * Needs root and /dev/fuse (skipped otherwise).
  */
-#include "testutil.h"
+#include "simenv.h"
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -36,21 +36,8 @@
 #include "util.h"
 #include "vfpool.h"
 
-#define PF_BDF	  "0000:83:00.0"
-#define VF0	  "0000:83:00.4"
-#define VF1	  "0000:83:00.5"
-#define VF2	  "0000:83:00.6"
-#define PF_DIR	  "devices/pci0000:83/0000:83:00.0"
 #define QCMDS	  "{\"execute\":\"query-commands\"}"
 #define PAUSE_FMT "{\"execute\":\"device_pause\",\"arguments\":{\"id\":\"%s\",\"pause\":%s}}"
-
-/* ---- environment ---- */
-
-static char g_top[PATH_MAX], g_build[PATH_MAX];
-static char *g_dir;
-static char g_mnt[PATH_MAX], g_conf[PATH_MAX], g_state[PATH_MAX], g_node[PATH_MAX];
-static long g_sim_pid;
-static char g_skip[512];
 
 /* ---- what happened: timeline of QMP commands and sysfs writes, UI steps, warnings ---- */
 
@@ -102,11 +89,6 @@ static char *list_text(const struct list *l, const char *skip)
 	return buf;
 }
 
-static void sim_path(char buf[PATH_MAX], const char *rel)
-{
-	tu_path(buf, "%s/%s", g_mnt, rel);
-}
-
 /* Append the sysfs writes the simulator logged since the last call to the timeline. */
 static void sync_sysfs(void)
 {
@@ -135,6 +117,9 @@ enum qemu_kind {
 
 static enum qemu_kind g_qemu[4]; /* by the digit at the end of the domain name */
 static int g_qmp_bad_flags;
+/* Raise this signal when a QMP command containing g_raise_on arrives (0: never). */
+static int g_raise_sig;
+static const char *g_raise_on;
 
 int __wrap_virDomainQemuMonitorCommand(virDomainPtr domain, const char *cmd, char **result,
 				       unsigned int flags);
@@ -178,78 +163,11 @@ int __wrap_virDomainQemuMonitorCommand(virDomainPtr domain, const char *cmd, cha
 		reply = "{\"error\":{\"class\":\"CommandNotFound\",\"desc\":\"unexpected\"}}";
 	}
 	*result = strdup(reply);
+	if (g_raise_sig && g_raise_on && strstr(cmd, g_raise_on)) {
+		raise(g_raise_sig);
+		g_raise_sig = 0;
+	}
 	return *result ? 0 : -1;
-}
-
-/* ---- simulator ---- */
-
-static void sim_write(const char *rel, const char *value)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	sim_path(path, rel);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		fail_msg("open %s: %s", path, strerror(errno));
-	if (write(fd, value, strlen(value)) != (ssize_t)strlen(value))
-		fail_msg("write '%s' to %s: %s", value, path, strerror(errno));
-	close(fd);
-}
-
-static char *sim_read(const char *rel)
-{
-	char path[PATH_MAX];
-	char *s;
-
-	sim_path(path, rel);
-	s = tu_slurp(path);
-	s[strcspn(s, "\n")] = '\0';
-	return s;
-}
-
-static void expect_attr(const char *rel, const char *want)
-{
-	char *got = sim_read(rel);
-	char shown[128];
-
-	if (!strcmp(got, want)) {
-		free(got);
-		return;
-	}
-	snprintf(shown, sizeof(shown), "%s", got);
-	free(got);
-	fail_msg("%s reads '%s', expected '%s'", rel, shown, want);
-}
-
-/* The driver a device is bound to, "" if none. */
-static void driver_of(const char *bdf, char *buf, size_t len)
-{
-	char path[PATH_MAX], target[PATH_MAX];
-	ssize_t n;
-	const char *slash;
-
-	tu_path(path, "%s/bus/pci/devices/%s/driver", g_mnt, bdf);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0) {
-		snprintf(buf, len, "%s", "");
-		return;
-	}
-	target[n] = '\0';
-	slash = strrchr(target, '/');
-	slash = slash ? slash + 1 : target;
-	if (strlen(slash) >= len)
-		fail_msg("driver name '%s' longer than %zu", slash, len);
-	memcpy(buf, slash, strlen(slash) + 1);
-}
-
-static void expect_driver(const char *bdf, const char *want)
-{
-	char drv[64];
-
-	driver_of(bdf, drv, sizeof(drv));
-	if (strcmp(drv, want))
-		fail_msg("%s is bound to '%s', expected '%s'", bdf, drv, want);
 }
 
 /* How many warnings are exactly @msg (or contain it, with @substring). */
@@ -268,94 +186,6 @@ static void expect_no_sysfs_writes(void)
 	for (size_t i = 0; i < g_timeline.n; i++)
 		if (!strncmp(g_timeline.item[i], "sysfs ", 6))
 			fail_msg("unexpected sysfs write: %s", g_timeline.item[i]);
-}
-
-/* numvfs VFs, each bound to vfio-pci, autoprobe off; then an empty write log. */
-static void sim_reset(unsigned numvfs)
-{
-	static const char *const vfs[] = {VF0, VF1, VF2};
-	char n[8], rel[128];
-
-	sim_write(PF_DIR "/sriov_numvfs", "0");
-	sim_write(PF_DIR "/sriov_drivers_autoprobe", "0");
-	snprintf(n, sizeof(n), "%u", numvfs);
-	if (numvfs)
-		sim_write(PF_DIR "/sriov_numvfs", n);
-	for (unsigned i = 0; i < numvfs && i < 3; i++) {
-		snprintf(rel, sizeof(rel), "bus/pci/devices/%s/driver_override", vfs[i]);
-		sim_write(rel, "vfio-pci");
-		sim_write("bus/pci/drivers_probe", vfs[i]);
-		expect_driver(vfs[i], "vfio-pci");
-	}
-	sim_write("sim-control", "log clear\n");
-	g_sim_lines_seen = 0;
-}
-
-/* ---- libvirt test driver: the node file ---- */
-
-struct hd {
-	const char *bdf; /* NULL ends the list */
-	const char *alias;
-};
-
-struct dom {
-	const char *name;
-	bool running;
-	bool transient;
-	struct hd hd[3];
-};
-
-static void write_node(const struct dom *doms, size_t n)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	fputs("<node>\n", f);
-	for (size_t i = 0; i < n; i++) {
-		const struct dom *d = &doms[i];
-
-		fprintf(f,
-			"  <domain type='test' "
-			"xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>\n"
-			"    <name>%s</name>\n"
-			"    <uuid>6b3f0d5c-0000-4000-8000-%012zu</uuid>\n"
-			"    <memory>65536</memory>\n    <vcpu>1</vcpu>\n"
-			"    <os><type>hvm</type></os>\n    <devices>\n",
-			d->name, i);
-		for (size_t h = 0; h < 3 && d->hd[h].bdf; h++) {
-			const char *b = d->hd[h].bdf;
-
-			fprintf(f,
-				"      <hostdev mode='subsystem' type='pci' managed='no'>\n"
-				"        <source><address domain='0x%.4s' bus='0x%.2s' "
-				"slot='0x%.2s' function='0x%.1s'/></source>\n"
-				"        <alias name='%s'/>\n      </hostdev>\n",
-				b, b + 5, b + 8, b + 11, d->hd[h].alias);
-		}
-		fputs("    </devices>\n", f);
-		if (!d->running)
-			fputs("    <test:runstate>5</test:runstate>\n", f);
-		if (d->transient)
-			fputs("    <test:transient/>\n", f);
-		fputs("  </domain>\n", f);
-	}
-	fputs("</node>\n", f);
-	assert_int_equal(fclose(f), 0);
-	tu_write(g_node, buf);
-	free(buf);
-}
-
-/* The two running guests of the scenario, one VF each. */
-static void write_two_guests(bool vm1_transient)
-{
-	const struct dom doms[] = {
-		{"everestg0", true, false, {{VF0, "ua-esfm-fpga0-0"}, {NULL, NULL}}},
-		{"everestg1", true, vm1_transient, {{VF1, "ua-esfm-fpga0-1"}, {NULL, NULL}}},
-	};
-
-	write_node(doms, ESFM_ARRAY_SIZE(doms));
 }
 
 /* ---- running reconf ---- */
@@ -443,131 +273,6 @@ static char *pause_line(const char *vm, const char *alias, bool on)
 
 /* ---- fixtures ---- */
 
-static bool find_top_and_build(void)
-{
-	const char *t = getenv("ESFM_TOP"), *b = getenv("ESFM_BUILD");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (b && *b) {
-		snprintf(g_build, sizeof(g_build), "%s", b);
-	} else {
-		/* <build>/tests/unit/test_pause */
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (n < 0)
-			return false;
-		exe[n] = '\0';
-		for (int up = 0; up < 3; up++) {
-			char *slash = strrchr(exe, '/');
-
-			if (!slash)
-				return false;
-			*slash = '\0';
-		}
-		snprintf(g_build, sizeof(g_build), "%s", exe);
-	}
-	if (t && *t) {
-		snprintf(g_top, sizeof(g_top), "%s", t);
-	} else {
-		/* <top>/build/check */
-		char *slash;
-
-		snprintf(g_top, sizeof(g_top), "%s", g_build);
-		for (int up = 0; up < 2 && (slash = strrchr(g_top, '/')); up++)
-			*slash = '\0';
-	}
-	return true;
-}
-
-static int group_setup(void **state)
-{
-	char path[PATH_MAX], topo[PATH_MAX];
-	char *cmd = NULL, *conf = NULL;
-	FILE *p;
-
-	(void)state;
-	if (geteuid() != 0) {
-		snprintf(g_skip, sizeof(g_skip), "needs root (FUSE mount)");
-		return 0;
-	}
-	if (access("/dev/fuse", R_OK | W_OK) < 0) {
-		snprintf(g_skip, sizeof(g_skip), "no /dev/fuse");
-		return 0;
-	}
-	if (!find_top_and_build()) {
-		snprintf(g_skip, sizeof(g_skip),
-			 "cannot find the build: set ESFM_TOP and ESFM_BUILD");
-		return 0;
-	}
-	tu_path(topo, "%s/tests/unit/fixtures/cli/pause.topo", g_top);
-	tu_path(path, "%s/tests/sim/esfm-sysfs-sim", g_build);
-	if (access(topo, R_OK) < 0 || access(path, X_OK) < 0) {
-		snprintf(g_skip, sizeof(g_skip),
-			 "missing %.200s or %.200s (set ESFM_TOP, ESFM_BUILD)", topo, path);
-		return 0;
-	}
-	g_dir = tu_mkdtemp();
-	tu_path(g_mnt, "%s/sys", g_dir);
-	tu_path(g_conf, "%s/conf", g_dir);
-	tu_path(g_state, "%s/state", g_dir);
-	tu_path(g_node, "%s/node.xml", g_dir);
-	setenv("ESFM_BUILD", g_build, 1);
-	if (asprintf(&cmd, "ESFM_SIM_LOG='%s/sim.log' '%s/tests/sim/sim-start' '%s' '%s'", g_dir,
-		     g_top, topo, g_mnt) < 0)
-		return -1;
-	p = popen(cmd, "r");
-	if (!p || fscanf(p, "%ld", &g_sim_pid) != 1)
-		g_sim_pid = 0;
-	if (p && pclose(p) != 0)
-		g_sim_pid = 0;
-	free(cmd);
-	if (g_sim_pid <= 0) {
-		snprintf(g_skip, sizeof(g_skip), "sim-start failed (see %s/sim.log)", g_dir);
-		return 0;
-	}
-
-	/* esfm.conf and the pool; nothing else of the environment may leak in */
-	tu_path(path, "%s/esfm.conf", g_conf);
-	if (asprintf(&conf,
-		     "# test_pause\n"
-		     "sysfs_root = %s\nstate_dir = %s\ntemplate_dir = %s/xml-templates\n"
-		     "libvirt_uri = test://%s\nlock_timeout_ms = 1000\nvf_timeout_ms = 2000\n",
-		     g_mnt, g_state, g_top, g_node) < 0)
-		return -1;
-	tu_write(path, conf);
-	free(conf);
-	tu_path(path, "%s/pools.d/fpga0.xml", g_conf);
-	tu_write(path, "<pool type='sriov'>\n  <name>fpga0</name>\n"
-		       "  <source><pf address='" PF_BDF "'/></source>\n"
-		       "  <vfs count='8' driver='vfio-pci'/>\n</pool>\n");
-	setenv("ESFM_CONF_DIR", g_conf, 1);
-	unsetenv("ESFM_SYSFS_ROOT");
-	unsetenv("ESFM_STATE_DIR");
-	unsetenv("ESFM_LIBVIRT_URI");
-	unsetenv("ESFM_TEMPLATE_DIR");
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	char *cmd = NULL;
-
-	(void)state;
-	if (g_sim_pid > 0) {
-		if (asprintf(&cmd, "'%s/tests/sim/sim-stop' '%s' %ld", g_top, g_mnt, g_sim_pid) <
-			    0 ||
-		    system(cmd) != 0)
-			fprintf(stderr, "# sim-stop failed: %s kept\n", g_dir);
-		else {
-			tu_rmtree(g_dir);
-			g_dir = NULL;
-		}
-		free(cmd);
-	}
-	free(g_dir);
-	return 0;
-}
-
 static int setup(void **state)
 {
 	char path[PATH_MAX];
@@ -580,9 +285,12 @@ static int setup(void **state)
 	list_clear(&g_warnings);
 	memset(g_qemu, 0, sizeof(g_qemu));
 	g_qmp_bad_flags = 0;
+	g_raise_sig = 0;
+	g_raise_on = NULL;
 	tu_path(path, "%s/fpga0.state", g_state);
 	unlink(path);
 	sim_reset(2);
+	g_sim_lines_seen = 0;
 	return 0;
 }
 
@@ -594,14 +302,6 @@ static int teardown(void **state)
 	list_clear(&g_warnings);
 	return 0;
 }
-
-#define SKIP_IF_NEEDED()                                                                           \
-	do {                                                                                       \
-		if (g_skip[0]) {                                                                   \
-			print_message("skipped: %s\n", g_skip);                                    \
-			skip();                                                                    \
-		}                                                                                  \
-	} while (0)
 
 /* ---- tests ---- */
 
@@ -690,12 +390,19 @@ static void test_pause_shrink_detaches_the_gone_vf(void **state)
 			    "FAIL detach paused VF 1 from 'everestg1' (ua-esfm-fpga0-1)");
 	expect_attr(PF_DIR "/sriov_numvfs", "1");
 	expect_driver(VF0, "vfio-pci");
-	/* the state knows the pool has one VF now, and claims no owner for it */
+	/*
+	 * The ledger says what libvirt shows: VF 0 is everestg0's (resumed), and
+	 * VF 1, gone from sysfs, is still everestg1's (its paused device is in the
+	 * live XML): nobody else may be given either.
+	 */
 	tu_path(path, "%s/fpga0.state", g_state);
 	assert_true(tu_exists(path));
 	assert_int_equal(esfm_state_load(g_state, "fpga0", &st, &err), 0);
-	assert_int_equal(st.nvfs, 1);
-	assert_int_equal(st.vfs[0].state, ESFM_VF_FREE);
+	assert_int_equal(st.nvfs, 2);
+	assert_int_equal(st.vfs[0].state, ESFM_VF_ATTACHED);
+	assert_string_equal(st.vfs[0].name, "everestg0");
+	assert_int_equal(st.vfs[1].state, ESFM_VF_ATTACHED);
+	assert_string_equal(st.vfs[1].name, "everestg1");
 	esfm_state_clear(&st);
 }
 
@@ -926,7 +633,8 @@ static void test_several_vfs_in_one_vm(void **state)
 		{"everestg0",
 		 true,
 		 false,
-		 {{VF0, "ua-esfm-fpga0-0"}, {VF1, "ua-nic-7"}, {NULL, NULL}}},
+		 {{VF0, "ua-esfm-fpga0-0"}, {VF1, "ua-nic-7"}, {NULL, NULL}},
+		 NULL},
 	};
 	struct esfm_err err = {0};
 	int r;
@@ -966,8 +674,8 @@ static void test_several_vfs_in_one_vm(void **state)
 static void test_stopped_vm_is_left_alone(void **state)
 {
 	const struct dom doms[] = {
-		{"everestg0", true, false, {{VF0, "ua-esfm-fpga0-0"}, {NULL, NULL}}},
-		{"everestg1", false, false, {{VF1, "ua-esfm-fpga0-1"}, {NULL, NULL}}},
+		{"everestg0", true, false, {{VF0, "ua-esfm-fpga0-0"}, {NULL, NULL}}, NULL},
+		{"everestg1", false, false, {{VF1, "ua-esfm-fpga0-1"}, {NULL, NULL}}, NULL},
 	};
 	struct esfm_err err = {0};
 	int r;
@@ -1027,6 +735,153 @@ static void test_same_count_pauses_nothing(void **state)
 	expect_attr(PF_DIR "/sriov_numvfs", "2");
 }
 
+/*
+ * Ctrl-C (SIGINT), SIGTERM or a dropped session (SIGHUP) while guests'
+ * devices are being paused: the current step finishes, what was done is
+ * undone (everestg0's device resumed), nothing reaches sysfs, and the error
+ * says so. The process is not killed by the signal.
+ */
+static void test_signal_before_the_vfs_go_undoes_the_pauses(void **state)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	static const char *const names[] = {"SIGINT", "SIGTERM", "SIGHUP"};
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	for (size_t i = 0; i < ESFM_ARRAY_SIZE(sigs); i++) {
+		struct esfm_err err = {0};
+		char want[256];
+		int r;
+
+		if (i > 0)
+			setup(NULL);
+		write_two_guests(false);
+		g_raise_sig = sigs[i];
+		g_raise_on = "\"ua-esfm-fpga0-0\",\"pause\":true";
+		r = reconf(3, true, &err);
+		snprintf(want, sizeof(want),
+			 "interrupted by %s before: pause VF 1 in 'everestg1' (ua-esfm-fpga0-1)",
+			 names[i]);
+		expect_error(r, &err, ESFM_ERR_FAILED, want);
+		expect_no_sysfs_writes();
+		assert_int_equal(count_pause("everestg0", "ua-esfm-fpga0-0", true), 1);
+		assert_int_equal(count_pause("everestg0", "ua-esfm-fpga0-0", false), 1);
+		assert_int_equal(count_pause("everestg1", "ua-esfm-fpga0-1", true), 0);
+		assert_int_equal(warned("VF 0 resumed in 'everestg0' after the failure", false), 1);
+		expect_attr(PF_DIR "/sriov_numvfs", "2");
+	}
+	/* the dispositions are back: the next SIGTERM would end the process */
+	{
+		struct sigaction sa;
+
+		assert_int_equal(sigaction(SIGTERM, NULL, &sa), 0);
+		assert_true(sa.sa_handler == SIG_DFL);
+	}
+}
+
+/* A signal once the VFs are gone: the change is finished (the guests get their devices back). */
+static void test_signal_after_the_vfs_went_finishes_the_change(void **state)
+{
+	struct esfm_err err = {0};
+	int r;
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	write_two_guests(false);
+	g_raise_sig = SIGTERM;
+	g_raise_on = "\"ua-esfm-fpga0-0\",\"pause\":false";
+	r = reconf(3, true, &err);
+	expect_success(r, &err);
+	assert_int_equal(count_pause("everestg1", "ua-esfm-fpga0-1", false), 1);
+	expect_attr(PF_DIR "/sriov_numvfs", "3");
+	assert_int_equal(warned("SIGTERM received while the VFs were re-created: the change was "
+				"finished first",
+				false),
+			 1);
+}
+
+/*
+ * kill -9 of a reconf -p while the VFs are gone (its sriov_numvfs write is
+ * slowed down): both guests' devices are paused, the VF count half changed.
+ * The next command (pool-gc here) finds the journal and the dead busy mark,
+ * creates the VFs the reconf was going to, gives both devices back, says so,
+ * and leaves no journal and no busy mark.
+ */
+static void test_killed_reconf_is_recovered_by_the_next_command(void **state)
+{
+	struct esfm_ui ui = {ui_step, ui_warn, NULL, NULL};
+	struct esfm_pool_state st = {0};
+	struct esfm_err err = {0};
+	struct esfm_ctx ctx;
+	size_t freed = 0;
+	char path[PATH_MAX];
+	pid_t child;
+	int status, journaled = 0;
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	write_two_guests(false);
+	sim_write("sim-control", "delay " PF_BDF " sriov_numvfs 1500\n");
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct esfm_err e = {0};
+
+		_exit(reconf(3, true, &e) == 0 ? 0 : 1);
+	}
+	tu_path(path, "%s/fpga0.state", g_state);
+	for (int i = 0; i < 500 && !journaled; i++) {
+		char *text = tu_exists(path) ? tu_slurp(path) : NULL;
+
+		journaled = text && strstr(text, "numvfs=\"changing\"") != NULL;
+		free(text);
+		if (!journaled)
+			esfm_sleep_ms(10);
+	}
+	esfm_sleep_ms(300);
+	kill(child, SIGKILL);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	sim_write("sim-control", "delay " PF_BDF " sriov_numvfs 0\n");
+	esfm_sleep_ms(1600); /* the write in flight at the kill settles */
+	if (!journaled || !WIFSIGNALED(status))
+		fail_msg("the reconf never reached the VF count change (journaled %d, status %d)",
+			 journaled, status);
+	list_clear(&g_timeline);
+	if (esfm_ctx_init(&ctx, &err) < 0)
+		fail_msg("esfm_ctx_init: %s", err.msg);
+	if (esfm_op_gc(&ctx, NULL, &ui, &freed, &err) < 0)
+		fail_msg("pool-gc after the kill: %s", err.msg);
+	esfm_ctx_fini(&ctx);
+	expect_attr(PF_DIR "/sriov_numvfs", "3");
+	expect_driver(VF0, "vfio-pci");
+	expect_driver(VF2, "vfio-pci");
+	assert_int_equal(count_pause("everestg0", "ua-esfm-fpga0-0", false), 1);
+	assert_int_equal(count_pause("everestg1", "ua-esfm-fpga0-1", false), 1);
+	{
+		bool said_vfs = false, said_vf0 = false, said_vf1 = false;
+
+		for (size_t i = 0; i < g_steps.n; i++) {
+			said_vfs |=
+				strstr(g_steps.item[i], "recover: 3 VFs created and bound") != NULL;
+			said_vf0 |= strstr(g_steps.item[i],
+					   "recover: VF 0 resumed in 'everestg0'") != NULL;
+			said_vf1 |= strstr(g_steps.item[i],
+					   "recover: VF 1 resumed in 'everestg1'") != NULL;
+		}
+		if (!said_vfs || !said_vf0 || !said_vf1) {
+			char *t = list_text(&g_steps, NULL);
+
+			print_error("steps:\n%s\n", t);
+			free(t);
+			fail_msg("pool-gc did not say what it recovered");
+		}
+	}
+	assert_int_equal(esfm_state_load(g_state, "fpga0", &st, &err), 0);
+	assert_false(st.journal.active);
+	assert_int_equal(st.busy.pid, 0);
+	esfm_state_clear(&st);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1044,6 +899,9 @@ int main(void)
 		T(test_stopped_vm_is_left_alone),
 		T(test_without_pause_no_qmp),
 		T(test_same_count_pauses_nothing),
+		T(test_signal_before_the_vfs_go_undoes_the_pauses),
+		T(test_signal_after_the_vfs_went_finishes_the_change),
+		T(test_killed_reconf_is_recovered_by_the_next_command),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -665,6 +665,29 @@ static void test_save_load_round_trip(void **state)
 	assert_int_equal(esfm_state_count_used(&fx->st2), 3);
 }
 
+/* The busy mark of a long operation survives a save and a load; none is written when clear. */
+static void test_busy_mark_round_trip(void **state)
+{
+	struct fx *fx = *state;
+
+	fill_state(&fx->st);
+	fx->st.busy.pid = 12345;
+	fx->st.busy.start = 987654321ULL;
+	fx->st.busy.since = 1700000000;
+	snprintf(fx->st.busy.what, sizeof(fx->st.busy.what), "esfm reconf 3 \"x\" <&>");
+	assert_int_equal(esfm_state_save(fx->dir, &fx->st, &fx->err), 0);
+	assert_int_equal(esfm_state_load(fx->dir, "fpga0", &fx->st2, &fx->err), 0);
+	assert_int_equal(fx->st2.busy.pid, 12345);
+	assert_true(fx->st2.busy.start == 987654321ULL);
+	assert_int_equal(fx->st2.busy.since, 1700000000);
+	assert_string_equal(fx->st2.busy.what, "esfm reconf 3 \"x\" <&>");
+	esfm_state_clear(&fx->st2);
+	memset(&fx->st.busy, 0, sizeof(fx->st.busy));
+	assert_int_equal(esfm_state_save(fx->dir, &fx->st, &fx->err), 0);
+	assert_int_equal(esfm_state_load(fx->dir, "fpga0", &fx->st2, &fx->err), 0);
+	assert_int_equal(fx->st2.busy.pid, 0);
+}
+
 static void test_round_trip_extremes(void **state)
 {
 	struct fx *fx = *state;
@@ -1323,7 +1346,8 @@ int main(void)
 		T(test_load_missing_dir_is_empty),
 		T(test_load_invalid_pool_name),
 		T(test_save_load_round_trip),
-		T(test_round_trip_extremes),
+		T(test_busy_mark_round_trip),
+	T(test_round_trip_extremes),
 		T(test_round_trip_empty_state),
 		T(test_round_trip_since_after_2106),
 		T(test_generation_increments),

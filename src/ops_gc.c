@@ -201,7 +201,7 @@ static void report(const struct esfm_ui *ui, const struct esfm_rc_findings *f, s
  * ledger was at generation @gen: if it changed since (a hook reserved or
  * released meanwhile), the facts may be older than the ledger: *stale.
  */
-static int apply(struct esfm_ctx *ctx, const char *pool, unsigned long gen,
+static int apply(struct esfm_ctx *ctx, const struct esfm_pool *pool, unsigned long gen,
 		 struct esfm_rc_facts *facts, struct esfm_rc_findings *out, bool *stale,
 		 struct esfm_err *err)
 {
@@ -210,13 +210,13 @@ static int apply(struct esfm_ctx *ctx, const char *pool, unsigned long gen,
 	int r;
 
 	*stale = false;
-	if (esfm_state_lock(ctx->conf.state_dir, pool, "esfm reconcile", ctx->conf.lock_timeout_ms,
-			    &lock, err) < 0)
+	if (esfm_state_lock(ctx->conf.state_dir, pool->name, "esfm reconcile",
+			    ctx->conf.lock_timeout_ms, &lock, err) < 0)
 		return -1;
-	r = esfm_state_load(ctx->conf.state_dir, pool, &st, err);
+	r = esfm_state_load(ctx->conf.state_dir, pool->name, &st, err);
 	if (r == 0 && st.generation != gen) {
 		*stale = true;
-	} else if (r == 0) {
+	} else if (r == 0 && (r = esfm_vfpool_claim_pf(ctx, pool, &st, err)) == 0) {
 		facts->busy_live = st.busy.pid && esfm_proc_alive(st.busy.pid, st.busy.start);
 		r = esfm_reconcile(&st, facts, out, err);
 		if (r == 0 && out->changed)
@@ -270,7 +270,7 @@ static int attempt(struct esfm_ctx *ctx, struct esfm_virt *v, const struct esfm_
 		return -1;
 	f.doms = doms;
 	f.ndoms = f.libvirt_known ? lv->n : 0;
-	return apply(ctx, pool->name, gen, &f, out, stale, err);
+	return apply(ctx, pool, gen, &f, out, stale, err);
 }
 
 #define RECONCILE_ATTEMPTS 3

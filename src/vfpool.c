@@ -31,6 +31,27 @@ void esfm_ctx_fini(struct esfm_ctx *ctx)
 	ctx->sysfs = NULL;
 }
 
+int esfm_vfpool_claim_pf(const struct esfm_ctx *ctx, const struct esfm_pool *pool,
+			 struct esfm_pool_state *st, struct esfm_err *err)
+{
+	char a[ESFM_PCI_ADDR_STRLEN], was[ESFM_PCI_ADDR_STRLEN];
+
+	/* The owners recorded for another PF are not this PF's: never reuse them. */
+	if (st->nvfs && esfm_pci_addr_cmp(&st->pf, &pool->pf)) {
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+			     "pool '%s': its state records PF %s, the pool file names PF %s",
+			     pool->name, esfm_pci_addr_str(&st->pf, was),
+			     esfm_pci_addr_str(&pool->pf, a));
+		return esfm_err_hint(err,
+				     "the pool's PF was changed: stop the VMs of pool '%s', then "
+				     "remove %s/%s.state (or restore the PF in %s)",
+				     pool->name, ctx->conf.state_dir, pool->name,
+				     pool->path[0] ? pool->path : "the pool file");
+	}
+	st->pf = pool->pf;
+	return 0;
+}
+
 int esfm_vfpool_sync(struct esfm_ctx *ctx, const struct esfm_pool *pool, struct esfm_pool_state *st,
 		     size_t *capacity, struct esfm_err *err)
 {
@@ -40,19 +61,8 @@ int esfm_vfpool_sync(struct esfm_ctx *ctx, const struct esfm_pool *pool, struct 
 	size_t n, cap;
 
 	esfm_pci_addr_str(&pool->pf, a);
-	/* The owners recorded for another PF are not this PF's: never reuse them. */
-	if (st->nvfs && esfm_pci_addr_cmp(&st->pf, &pool->pf)) {
-		char was[ESFM_PCI_ADDR_STRLEN];
-
-		esfm_err_set(err, ESFM_ERR_CONFIG, 0,
-			     "pool '%s': its state records PF %s, the pool file names PF %s",
-			     pool->name, esfm_pci_addr_str(&st->pf, was), a);
-		return esfm_err_hint(err,
-				     "the pool's PF was changed: stop the VMs of pool '%s', then "
-				     "remove %s/%s.state (or restore the PF in %s)",
-				     pool->name, ctx->conf.state_dir, pool->name,
-				     pool->path[0] ? pool->path : "the pool file");
-	}
+	if (esfm_vfpool_claim_pf(ctx, pool, st, err) < 0)
+		return -1;
 	if (esfm_pci_pf_info(ctx->sysfs, &pool->pf, &info, err) < 0)
 		return esfm_err_prefix(err, "pool '%s'", pool->name);
 	if (info.numvfs == 0 && pool->count > 0) {

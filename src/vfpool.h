@@ -28,6 +28,14 @@ int esfm_ctx_init(struct esfm_ctx *ctx, struct esfm_err *err);
 void esfm_ctx_fini(struct esfm_ctx *ctx);
 
 /*
+ * A ledger belongs to one PF: a new one (no slots) is stamped with @pool's PF;
+ * one that records another PF is refused (CONFIG error, the pool's PF was
+ * changed under it), so its owners are never reused for the new PF.
+ */
+int esfm_vfpool_claim_pf(const struct esfm_ctx *ctx, const struct esfm_pool *pool,
+			 struct esfm_pool_state *st, struct esfm_err *err);
+
+/*
  * With the lock held: make sure the PF has VFs (creating the pool's count
  * with autoprobe off when it has none), size the state to the pool's
  * capacity (min of the pool's count and the PF's VFs) and refresh the slots'

@@ -9,7 +9,7 @@
 #   <prefix>/libexec/esfm/esfm-hook, esfm-hook-handler, esfm-hook-worker (real files,
 #       side by side: each finds the next one next to its own resolved path)
 #   <prefix>/share/esfm/hostdev.xml, pool.rng          (the binaries' ESFM_DATADIR)
-#   <prefix>/share/esfm/program-vivado.tcl, program-xsct.tcl  (JTAG programming, flash_tool)
+#   <prefix>/share/esfm/program-vivado.tcl, program-xsct.tcl, program-args.tcl  (JTAG, flash_tool)
 #   <prefix>/share/man/man1/esfm.1, man5/esfm-pool.5, man8/esfm-hook.8
 #   <prefix>/share/bash-completion/completions/esfm
 #   <sysconfdir>/libvirt/hooks/qemu.d/esfm -> <prefix>/libexec/esfm/esfm-hook (a symlink,
@@ -354,7 +354,7 @@ check_build() {
 		[ -x "$builddir/$f" ] || die "$builddir/$f not found: build first (make), or give --builddir"
 	done
 	for f in xml-templates/hostdev.xml xml-templates/pool.rng flash/program-vivado.tcl \
-		flash/program-xsct.tcl; do
+		flash/program-xsct.tcl flash/program-args.tcl; do
 		[ -f "$top/$f" ] || die "$top/$f missing"
 	done
 	[ -f "$top/completion/esfm" ] || die "$top/completion/esfm missing"
@@ -515,6 +515,7 @@ do_install() {
 	install_file "$top/xml-templates/pool.rng" "$datadir/pool.rng" 644
 	install_file "$top/flash/program-vivado.tcl" "$datadir/program-vivado.tcl" 644
 	install_file "$top/flash/program-xsct.tcl" "$datadir/program-xsct.tcl" 644
+	install_file "$top/flash/program-args.tcl" "$datadir/program-args.tcl" 644
 	install_file "$tmp/man/esfm.1" "$mandir/man1/esfm.1" 644
 	install_file "$tmp/man/esfm-pool.5" "$mandir/man5/esfm-pool.5" 644
 	install_file "$tmp/man/esfm-hook.8" "$mandir/man8/esfm-hook.8" 644

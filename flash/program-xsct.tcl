@@ -11,29 +11,9 @@
 # and rescans the bus afterwards. Exit status 0: programmed; 1: nothing was programmed, the reason
 # is the last line on stderr ("esfm-program: ...").
 
-proc fail {msg} {
-	puts stderr "esfm-program: $msg"
-	exit 1
-}
-
-# Arguments: BITSTREAM, then optional target=SELECTOR and server=HOST:PORT (named, so that an empty
-# selector needs no empty argument).
-set bitstream [lindex $argv 0]
-set selector ""
-set server localhost:3121
-foreach arg [lrange $argv 1 end] {
-	switch -glob -- $arg {
-		target=* { set selector [string range $arg 7 end] }
-		server=* { set server [string range $arg 7 end] }
-		default { fail "unknown argument '$arg' (expected target=SELECTOR or server=HOST:PORT)" }
-	}
-}
-if {$bitstream eq ""} {
-	fail "usage: program-xsct.tcl BITSTREAM \[target=SELECTOR\] \[server=HOST:PORT\]"
-}
-if {![file isfile $bitstream] || ![file readable $bitstream]} {
-	fail "bitstream '$bitstream' is not a readable file"
-}
+# fail, and the arguments: bitstream, selector, server.
+set program program-xsct.tcl
+source [file join [file dirname [info script]] program-args.tcl]
 
 if {[catch {connect -url tcp:$server} msg]} {
 	fail "cannot connect to hw_server at $server: $msg"

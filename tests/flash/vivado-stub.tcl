@@ -8,14 +8,7 @@
 #                       named PART_N as Vivado does
 #      ESFM_FAKE_FAIL   connect | open | program: that call raises an error
 #      ESFM_FAKE_LOG    the call log
-set log [open $env(ESFM_FAKE_LOG) a]
-proc record {args} {
-	puts $::log [join $args " "]
-	flush $::log
-}
-proc failing {what} {
-	expr {[info exists ::env(ESFM_FAKE_FAIL)] && $::env(ESFM_FAKE_FAIL) eq $what}
-}
+source [file join [file dirname [info script]] stub-common.tcl]
 set server ""
 set open_target ""
 set cards [dict create]
@@ -77,8 +70,4 @@ proc program_hw_devices {dev} {
 	if {[failing program]} { error "ERROR: \[Labtools 27-3165\] End of startup status: LOW" }
 }
 
-set script [lindex $argv 0]
-set argv [lrange $argv 1 end]
-set argc [llength $argv]
-set argv0 $script
-source $script
+run_script

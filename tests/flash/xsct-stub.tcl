@@ -7,14 +7,7 @@
 #                       (xsct's FPGA targets are named after the device, e.g. xcu55c_0)
 #      ESFM_FAKE_FAIL   connect | program: that call raises an error
 #      ESFM_FAKE_LOG    the call log
-set log [open $env(ESFM_FAKE_LOG) a]
-proc record {args} {
-	puts $::log [join $args " "]
-	flush $::log
-}
-proc failing {what} {
-	expr {[info exists ::env(ESFM_FAKE_FAIL)] && $::env(ESFM_FAKE_FAIL) eq $what}
-}
+source [file join [file dirname [info script]] stub-common.tcl]
 set all_targets {}
 set current ""
 if {[info exists env(ESFM_FAKE_CARDS)]} {
@@ -60,8 +53,4 @@ proc fpga {opt file} {
 	if {[failing program]} { error "fpga configuration failed. DONE PIN is not HIGH" }
 }
 
-set script [lindex $argv 0]
-set argv [lrange $argv 1 end]
-set argc [llength $argv]
-set argv0 $script
-source $script
+run_script

@@ -190,7 +190,7 @@ static int flash_steps(struct esfm_ctx *ctx, const struct esfm_pool *pool, char 
 		       const struct esfm_ui *ui, struct esfm_err *err)
 {
 	unsigned vendor, device, nv, nd;
-	char what[4200], a[ESFM_PCI_ADDR_STRLEN];
+	char what[4200], a[ESFM_PCI_ADDR_STRLEN], tag[64];
 	long long t0;
 
 	esfm_pci_addr_str(&pool->pf, a);
@@ -206,7 +206,8 @@ static int flash_steps(struct esfm_ctx *ctx, const struct esfm_pool *pool, char 
 	t0 = esfm_now_ms();
 	snprintf(what, sizeof(what), "program %s", argv[0]);
 	esfm_info("PF %s: running %s", a, argv[0]);
-	if (esfm_run(argv, FLASH_TIMEOUT_MS, err) < 0) {
+	snprintf(tag, sizeof(tag), "PF %s: programmer", a);
+	if (esfm_run_logged(argv, FLASH_TIMEOUT_MS, tag, err) < 0) {
 		esfm_ui_report(ui, what, t0, false);
 		/* Bring the PF back even when programming failed. */
 		esfm_pci_rescan(ctx->sysfs, NULL);

@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +141,158 @@ int esfm_run(char *const argv[], long timeout_ms, struct esfm_err *err)
 				    WEXITSTATUS(status));
 	return esfm_err_set(err, ESFM_ERR_FAILED, 0, "%s was killed by signal %d", argv[0],
 			    WTERMSIG(status));
+}
+
+/* Splits a program's output into lines for the log; keeps the last one. */
+struct out_lines {
+	const char *tag;
+	char cur[1024];
+	size_t len;
+	char last[256];
+	bool marked; /* last holds a line marked as a reason */
+};
+
+static void out_flush(struct out_lines *o)
+{
+	if (!o->len)
+		return;
+	o->cur[o->len] = '\0';
+	esfm_info("%s: %s", o->tag, o->cur);
+	/*
+	 * The reason kept for the error: the last line our programming scripts
+	 * or the tool marked as one ("esfm-program: ...", "ERROR: ..."), since
+	 * Vivado still prints its exit banner after a failure; else the last
+	 * line. Of a long line, its end says what went wrong.
+	 */
+	if (strstr(o->cur, "esfm-program:") || !strncmp(o->cur, "ERROR", 5) || !o->marked) {
+		memcpy(o->last,
+		       o->cur + (o->len >= sizeof(o->last) ? o->len - sizeof(o->last) + 1 : 0),
+		       o->len >= sizeof(o->last) ? sizeof(o->last) : o->len + 1);
+		o->marked = strstr(o->cur, "esfm-program:") || !strncmp(o->cur, "ERROR", 5);
+	}
+	o->len = 0;
+}
+
+static void out_feed(struct out_lines *o, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] == '\n' || buf[i] == '\r') {
+			out_flush(o);
+			continue;
+		}
+		/* A very long line goes out in pieces rather than being lost. */
+		if (o->len == sizeof(o->cur) - 1)
+			out_flush(o);
+		o->cur[o->len++] = buf[i];
+	}
+}
+
+/* Reads what is there now; -1 once the pipe is at its end (or broken). */
+static int out_read(int fd, struct out_lines *o)
+{
+	char buf[4096];
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n > 0) {
+			out_feed(o, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		return n < 0 && errno == EAGAIN ? 0 : -1;
+	}
+}
+
+static int run_failed(struct out_lines *o, struct esfm_err *err, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int run_failed(struct out_lines *o, struct esfm_err *err, int errnum, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (o->last[0])
+		return esfm_err_set(err, ESFM_ERR_FAILED, errnum, "%s: %s", what, o->last);
+	return esfm_err_set(err, ESFM_ERR_FAILED, errnum, "%s", what);
+}
+
+int esfm_run_logged(char *const argv[], long timeout_ms, const char *tag, struct esfm_err *err)
+{
+	long long deadline = esfm_now_ms() + timeout_ms;
+	struct out_lines out = {.tag = tag};
+	int pipefd[2], status, open_end = 1;
+	pid_t pid, r;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return esfm_err_sys(err, errno, "cannot create a pipe for %s", argv[0]);
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return esfm_err_sys(err, e, "cannot fork to run %s", argv[0]);
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+
+		setpgid(0, 0);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(pipefd[1], 1) < 0 ||
+		    dup2(pipefd[1], 2) < 0)
+			_exit(126);
+		close_from(3);
+		execv(argv[0], argv);
+		dprintf(2, "cannot execute %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	close(pipefd[1]);
+	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+	for (;;) {
+		struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
+
+		r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR) {
+			int e = errno;
+
+			close(pipefd[0]);
+			return esfm_err_sys(err, e, "cannot wait for %s", argv[0]);
+		}
+		if (esfm_now_ms() >= deadline) {
+			kill(-pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			out_read(pipefd[0], &out);
+			out_flush(&out);
+			close(pipefd[0]);
+			return run_failed(&out, err, ETIMEDOUT, "%s did not finish within %ld s",
+					  argv[0], timeout_ms / 1000);
+		}
+		/* Once the pipe is at its end only the exit is left to wait for. */
+		if (open_end && poll(&pfd, 1, 20) > 0 && out_read(pipefd[0], &out) < 0)
+			open_end = 0;
+		else if (!open_end)
+			esfm_sleep_ms(20);
+	}
+	/* What it wrote before exiting; a daemon still holding the pipe is not waited for. */
+	out_read(pipefd[0], &out);
+	out_flush(&out);
+	close(pipefd[0]);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status))
+		return run_failed(&out, err, 0, "%s exited with status %d", argv[0],
+				  WEXITSTATUS(status));
+	return run_failed(&out, err, 0, "%s was killed by signal %d", argv[0], WTERMSIG(status));
 }
 
 int esfm_self_dir(char *buf, size_t len, struct esfm_err *err)

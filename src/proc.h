@@ -27,6 +27,16 @@ int esfm_spawn_detached(char *const argv[], struct esfm_err *err);
 int esfm_run(char *const argv[], long timeout_ms, struct esfm_err *err);
 
 /*
+ * As esfm_run, but the program's stdout and stderr go to the log at info
+ * level, one message per line, each as "@tag: <line>" (stdin is /dev/null).
+ * On failure the error also carries the program's own reason: its last line
+ * starting with "ERROR" or holding "esfm-program:" (what the shipped
+ * programming scripts print), else its last line. The run ends when the program exits: a daemon it started that keeps
+ * the output open (Vivado's hw_server) is not waited for.
+ */
+int esfm_run_logged(char *const argv[], long timeout_ms, const char *tag, struct esfm_err *err);
+
+/*
  * Start time of process @pid (clock ticks since boot, field 22 of
  * /proc/<pid>/stat) into *start: with the pid it names one process for good.
  * -1 (no error filled) if there is no such process.

@@ -85,9 +85,11 @@ pool "<jtag target='K02L'/>"
 conf "flash_tool = vivado" "vivado_path = $work/bin/vivado" "flash_script_dir = $top/flash" \
 	"hw_server = localhost:3121"
 log_clear
-e $PF init 2 -b "$bit" -y
+e $PF init 2 -b "$bit" -y -v
 t_is "init 2 -b with flash_tool = vivado: exit 0" "$E_rc" 0
 [ "$E_rc" = 0 ] || t_diag "$E_out" "$E_err"
+t_like "the programmer's output goes to the log, line by line and tagged" "$E_err" \
+	"PF $PF: programmer: esfm-program: programmed xcu55c_"
 t_is "vivado's argv: batch mode, the shipped script, the bitstream, the pool's target, hw_server" \
 	"$(cat "$work/vivado.argv" 2>/dev/null)" "-mode
 batch
@@ -116,7 +118,8 @@ rm -f "$work/vivado.calls"
 log_clear
 e $PF init 2 -b "$bit" -y
 t_is "two cards, no target: exit 1" "$E_rc" 1
-t_like "... the script's reason reaches the operator" "$E_err" "esfm-program: 2 JTAG targets found"
+t_like "... the script's reason reaches the operator in the error line" "$E_err" \
+	"exited with status 1: esfm-program: 2 JTAG targets found"
 t_like "... and esfm's error names the PF" "$E_err" "PF $PF: programming failed"
 t_unlike "... nothing was programmed" "$(cat "$work/vivado.calls" 2>/dev/null)" "program_hw_devices"
 t_order "... the PF was rescanned" "$(wlog)" "^$pfdir/remove 1$" "^bus/pci/rescan 1$"

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "log.h"
 #include "proc.h"
 #include "util.h"
 
@@ -140,6 +141,93 @@ static void test_deferred_signals(void **state)
 	}
 }
 
+/* Lines the log received, for the esfm_run_logged tests. */
+static char logged[4096];
+
+static void capture_sink(void *data, int level, const char *msg)
+{
+	(void)data;
+	(void)level;
+	strncat(logged, msg, sizeof(logged) - strlen(logged) - 2);
+	strcat(logged, "\n");
+}
+
+static void write_script(const char *path, const char *body)
+{
+	tu_write(path, body);
+	assert_int_equal(chmod(path, 0755), 0);
+}
+
+/*
+ * The programmer's stdout and stderr reach the log line by line, tagged, and
+ * its last line is the reason given when it fails.
+ */
+static void test_run_logged_sends_output_to_the_log(void **state)
+{
+	char *dir = tu_mkdtemp(), script[PATH_MAX];
+	struct esfm_err err = {0};
+	char *argv[] = {script, NULL};
+
+	(void)state;
+	tu_path(script, "%s/programmer", dir);
+	write_script(script,
+		     "#!/bin/sh\necho 'opening hw_server'\necho 'no device' >&2\n"
+		     "printf 'ERROR: [Labtools 27-3165] End of startup status: LOW'\nexit 3\n");
+	logged[0] = '\0';
+	esfm_log_set_sink(capture_sink, NULL, ESFM_LOG_INFO);
+	assert_int_equal(esfm_run_logged(argv, 5000, "PF 0000:83:00.0: programmer", &err), -1);
+	esfm_log_set_sink(NULL, NULL, ESFM_LOG_NOTICE);
+	assert_non_null(strstr(logged, "PF 0000:83:00.0: programmer: opening hw_server\n"));
+	assert_non_null(strstr(logged, "PF 0000:83:00.0: programmer: no device\n"));
+	/* an unterminated last line is logged too */
+	assert_non_null(strstr(logged, "programmer: ERROR: [Labtools 27-3165] End of startup"));
+	assert_non_null(strstr(err.msg, "exited with status 3"));
+	assert_non_null(strstr(err.msg, "End of startup status: LOW"));
+
+	/* Vivado's exit banner after the failure is not the reason */
+	write_script(script, "#!/bin/sh\necho 'esfm-program: 2 JTAG targets found'\n"
+			     "echo 'INFO: [Common 17-206] Exiting Vivado'\nexit 1\n");
+	assert_int_equal(esfm_run_logged(argv, 5000, "tag", &err), -1);
+	assert_non_null(strstr(err.msg, "status 1: esfm-program: 2 JTAG targets found"));
+	assert_null(strstr(err.msg, "Exiting"));
+
+	write_script(script, "#!/bin/sh\necho done\n");
+	assert_int_equal(esfm_run_logged(argv, 5000, "tag", &err), 0);
+	tu_rmtree(dir);
+}
+
+/*
+ * Vivado starts hw_server, which outlives it holding the output pipe: the
+ * run ends when the programmer exits, not when the pipe closes.
+ */
+static void test_run_logged_does_not_wait_for_a_daemon_holding_the_pipe(void **state)
+{
+	char *dir = tu_mkdtemp(), script[PATH_MAX], pidfile[PATH_MAX], *text = NULL;
+	struct esfm_err err = {0};
+	char *argv[] = {script, NULL};
+	long long t0;
+	long group;
+
+	(void)state;
+	tu_path(script, "%s/programmer", dir);
+	tu_path(pidfile, "%s/daemon.pid", dir);
+	/* $$ is the programmer's pid, hence its process group's id */
+	assert_true(asprintf(&text,
+			     "#!/bin/sh\n(sleep 30; echo late) &\necho $$ >%s\necho programmed\n",
+			     pidfile) > 0);
+	write_script(script, text);
+	free(text);
+	t0 = esfm_now_ms();
+	assert_int_equal(esfm_run_logged(argv, 20000, "tag", &err), 0);
+	assert_true(esfm_now_ms() - t0 < 15000);
+	text = tu_slurp(pidfile);
+	group = strtol(text, NULL, 10);
+	free(text);
+	assert_true(group > 1);
+	kill((pid_t)-group, SIGKILL);
+	tu_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -147,6 +235,8 @@ int main(void)
 		cmocka_unit_test(test_start_time_names_a_process),
 		cmocka_unit_test(test_zombie_is_not_alive),
 		cmocka_unit_test(test_deferred_signals),
+		cmocka_unit_test(test_run_logged_sends_output_to_the_log),
+		cmocka_unit_test(test_run_logged_does_not_wait_for_a_daemon_holding_the_pipe),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,7 @@ ESFM_E2E_L2_TYPE=
 ESFM_E2E_SCENARIO_DIR=scenarios
 ESFM_E2E_PROBE_ARGS=
 ESFM_E2E_REPEAT=1
+ESFM_E2E_INJECT_PANIC=
 # shellcheck source=/dev/null
 [ -f "$res/config.env" ] && . "$res/config.env"
 
@@ -132,6 +133,11 @@ run_scenario() { # name key
 	mkdir -p "$art"
 	progress "scenario $key: start"
 	t=$(now)
+	if [ -n "${ESFM_E2E_INJECT_PANIC:-}" ] && [ "$ESFM_E2E_INJECT_PANIC" = "$name" ]; then
+		progress "scenario $key: crashing L1's kernel as asked (ESFM_E2E_INJECT_PANIC)"
+		sync
+		echo c >/proc/sysrq-trigger
+	fi
 	if [ ! -x "$script" ]; then
 		printf 'not ok 1 - %s is not an executable file (chmod +x)\n1..1\n' "$script" >"$tap"
 		echo 126 >"$res/scenarios/$key.rc"

@@ -1,11 +1,13 @@
 #!/bin/bash
 # shellcheck disable=SC2154 # t_run sets <prefix>_out, _err, _rc
-# e2e-timeout: 900
+# e2e-timeout: 1200
 # The esfm command line on a real host: `init 2` attaches VF0/VF1 to running everestg0/everestg1
 # (live XML and inside the L2 Linux); `reconf 3` gives everestg2 a VF and keeps the others
 # attached; list_vfs / list_vf_vm; `reconf 2 -p` on this stock QEMU warns and falls back to
 # hot-unplug; detach / attach; `reconf 1` leaves only everestg0 with a VF; a VM that got its VF
-# from the hook keeps it across a reconf, with its state and live metadata still true.
+# from the hook keeps it across a reconf, with its state and live metadata still true, and esfm
+# commands run during its start fail neither it nor themselves; kill -9 right after a reconf's
+# hot-unplug, and the next command gives the guest its VF back and says so.
 . "$(dirname "$0")/../lib/common.sh"
 . "$E2E_LIB/l2.sh"
 . "$E2E_LIB/esfm.sh"
@@ -108,12 +110,35 @@ t_like "missing VMs are named" "$E_err" "VMs nosuch1, nosuch2 not found"
 l2_domain_xml e2e20-h --native-hotplug >"$E2E_WORK/e2e20-h.xml"
 virsh_ define "$E2E_WORK/e2e20-h.xml" >/dev/null
 virsh_ metadata e2e20-h --uri urn:esfm:vf:1 --key esfm --set '<vf pool="nvme0"/>' --config >/dev/null
-t_ok "virsh start e2e20-h (annotated)" virsh_ start e2e20-h
+# esfm commands that read or reconcile the pool keep running while the VM starts (the hook's
+# prepare reserves a VF, the worker attaches it after QEMU is up): none may fail the start, free
+# the reserved VF or fail itself.
+gclog=$E2E_WORK/gc-during-start.log
+: >"$gclog"
+(
+	while [ ! -e "$E2E_WORK/start.done" ]; do
+		$esfm pool-gc >>"$gclog" 2>&1
+		echo "pool-gc rc=$?" >>"$gclog"
+		$esfm "$pf" list_vf_vm >>"$gclog" 2>&1
+		echo "list_vf_vm rc=$?" >>"$gclog"
+	done
+) &
+gcpid=$!
+e2e_wait 60 grep -q 'rc=' "$gclog" || t_diag "no esfm command finished within 60 s before the start"
+t_ok "virsh start e2e20-h (annotated) while pool-gc and list_vf_vm run in a loop" \
+	virsh_ start e2e20-h
 if e2e_wait 60 has_alias e2e20-h ua-esfm-nvme0-1; then
 	t_pass "the hook gave e2e20-h VF 1 (the lowest free)"
 else
 	t_fail "the hook gave e2e20-h VF 1" "$(tail -n 10 "$hooklog")"
 fi
+touch "$E2E_WORK/start.done"
+wait "$gcpid"
+cp "$gclog" "$E2E_ARTIFACTS/" 2>/dev/null
+t_diag "esfm commands run during the start: $(grep -c 'rc=' "$gclog")"
+t_is "... every one of them exited 0" "$(grep 'rc=' "$gclog" | grep -v 'rc=0$')" ""
+t_like "... and pool-gc left VF 1 to e2e20-h" "$($esfm status)" \
+	"^1 +[0-9a-f:.]+ +vfio-pci +attached +hook +e2e20-h"
 esfm_ "reconf 3 (through 0) with the hook's VM running" 0 "$pf" reconf 3 -y -vm nosuch
 t_ok "e2e20-h has VF 1 again after the reconf" has_alias e2e20-h ua-esfm-nvme0-1
 t_ok "everestg0 has VF 0 again" has_alias everestg0 ua-esfm-nvme0-0
@@ -123,6 +148,45 @@ t_like "live metadata still records VF 1" \
 	"$(virsh_ metadata e2e20-h --uri urn:esfm:vf:1 --live 2>&1)" "allocation [^>]*index=.1"
 t_ok "destroy e2e20-h" virsh_ destroy e2e20-h
 t_like "release freed VF 1" "$($esfm status)" "^1 +[0-9a-f:.]+ +vfio-pci +free"
+# --- kill -9 right after a hot-unplug in a reconf: the next command gives the VF back ---
+# esfm writes each finished step's line to stdout at once. With stdout a pipe that is already
+# full, its first line (the hot-unplug of VF 0 from everestg0, done) blocks it in write(2): the
+# kill lands after the unplug and before sriov_numvfs is touched, every time.
+fifo=$E2E_WORK/esfm-out.fifo
+mkfifo "$fifo"
+exec {pipe_fd}<>"$fifo"
+head -c 65536 /dev/zero >&"$pipe_fd" # a pipe holds 64 KiB: now it is full
+adds=$(grep -c '^ESFM-L2-PCI-ADD' "$(l2_serial_log everestg0)")
+$esfm "$pf" reconf 2 -y -vm nosuch >"$fifo" 2>"$E2E_WORK/killed.err" &
+victim=$!
+blocked() { [ "$(cat "/proc/$victim/wchan" 2>/dev/null)" = pipe_write ]; }
+if e2e_wait 120 blocked; then
+	t_pass "reconf 2 finished its first step and blocked writing its line"
+else
+	t_fail "reconf 2 finished its first step and blocked writing its line" \
+		"wchan: $(cat "/proc/$victim/wchan" 2>&1)" "$(cat "$E2E_WORK/killed.err")"
+fi
+kill -KILL "$victim"
+wait "$victim" 2>/dev/null
+exec {pipe_fd}>&-
+rm -f "$fifo"
+t_ok "everestg0's VF 0 was hot-unplugged when esfm died" no_alias everestg0 ua-esfm-nvme0-0
+t_is "sriov_numvfs was not touched" "$(cat "/sys/bus/pci/devices/$pf/sriov_numvfs")" 3
+esfm_ "the next command, list_vf_vm" 0 "$pf" list_vf_vm
+t_like "... says the change was cut off and is being recovered" "$E_err" \
+	"pool 'nvme0': a change to 2 VFs was cut off half way; recovering"
+t_like "... says it gave VF 0 back to everestg0" "$E_out" \
+	"pool 'nvme0': recover: VF 0 re-attached to 'everestg0'"
+t_ok "everestg0 has VF 0 again" has_alias everestg0 ua-esfm-nvme0-0
+t_like "... listed as live in everestg0" "$E_out" "^0 +[0-9a-f:.]+ +everestg0 +yes"
+if e2e_wait 60 test "$(grep -c '^ESFM-L2-PCI-ADD' "$(l2_serial_log everestg0)")" -gt "$adds"; then
+	t_pass "the L2 Linux in everestg0 sees its VF again"
+else
+	t_fail "the L2 Linux in everestg0 sees its VF again" "$(tail -n 8 "$(l2_serial_log everestg0)")"
+fi
+esfm_ "no journal left: a second list_vf_vm recovers nothing" 0 "$pf" list_vf_vm
+t_unlike "... and says nothing about it" "$E_err$E_out" "recover"
+
 esfm_ "reconf 0" 0 "$pf" reconf 0 -y
 t_ok "everestg0 has no VF after reconf 0" no_alias everestg0 ua-esfm-nvme0-0
 t_done

@@ -1,6 +1,6 @@
 #!/bin/bash
 # shellcheck disable=SC2154 # t_run sets <prefix>_out, _err, _rc
-# e2e-timeout: 600
+# e2e-timeout: 900
 # The libvirt qemu hook on a real host: esfm installed with install.sh (the hook is a qemu.d
 # drop-in, libvirtd gets SIGHUP), a pool on the real SR-IOV PF, VMs annotated with
 # `virsh metadata`. `virsh start` of an annotated VM -> the VF is hot-plugged (live XML, live

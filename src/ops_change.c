@@ -136,9 +136,14 @@ static int build_holders(struct change *c, struct esfm_err *err)
 	return 0;
 }
 
-/* Ask each running holder's QEMU whether it has device_pause. */
+/*
+ * Ask each running holder's QEMU whether it has device_pause. A QEMU that
+ * cannot be asked is named with the reason, not taken for one without it.
+ */
 static void probe_pause(struct change *c)
 {
+	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8];
+
 	for (size_t i = 0; i < c->view.info.numvfs && i < c->nholders; i++) {
 		struct esfm_plan_holder *h = &c->holders[i];
 		struct esfm_err e = {0};
@@ -146,12 +151,18 @@ static void probe_pause(struct change *c)
 
 		if (!h->held || !h->running || !h->live)
 			continue;
+		h->can_pause = false;
 		if (esfm_virt_lookup(c->virt, h->uuid[0] ? h->uuid : h->vm, &dom, &e) == 0) {
 			if (esfm_virt_qmp_has_command(dom, "device_pause", &h->can_pause, &e) < 0)
 				h->can_pause = false;
 			virDomainFree(dom);
 		}
-		if (!h->can_pause)
+		if (h->can_pause)
+			continue;
+		if (e.cls != ESFM_ERR_NONE)
+			warn(c->ui, "VM '%s': cannot query device_pause: %s; hot-unplugging VF %zu",
+			     h->vm, esfm_err_format(&e, msg, sizeof(msg)), i);
+		else
 			warn(c->ui,
 			     "VM '%s': QEMU has no device_pause; hot-unplugging VF %zu instead",
 			     h->vm, i);
@@ -389,6 +400,8 @@ static int give_back(struct change *c, const struct esfm_step *s, virDomainPtr d
  */
 static void resume_after_failure(struct change *c)
 {
+	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8];
+
 	for (size_t i = 0; i < c->ndone; i++) {
 		const struct esfm_step *s = &c->plan.steps[i];
 		bool paused = s->kind == ESFM_STEP_PAUSE;
@@ -398,18 +411,25 @@ static void resume_after_failure(struct change *c)
 
 		if ((!paused && s->kind != ESFM_STEP_UNPLUG) || undone_later(c, i))
 			continue;
-		if (vf_addr(c, s->index, &a, &e) < 0 || !esfm_pci_dev_exists(c->ctx->sysfs, &a) ||
-		    esfm_pci_bind_driver(c->ctx->sysfs, &a, c->pool.driver, &e) < 0 ||
-		    with_domain(c, s->vm, &dom, &e) < 0) {
+		if (vf_addr(c, s->index, &a, &e) == 0 && !esfm_pci_dev_exists(c->ctx->sysfs, &a)) {
 			warn(c->ui,
 			     "VF %u stays %s '%s': its VF is gone; run reconf again to give it "
 			     "back",
 			     s->index, paused ? "paused in" : "unplugged from", s->vm);
 			continue;
 		}
+		if (e.cls != ESFM_ERR_NONE ||
+		    esfm_pci_bind_driver(c->ctx->sysfs, &a, c->pool.driver, &e) < 0 ||
+		    with_domain(c, s->vm, &dom, &e) < 0) {
+			warn(c->ui, "VF %u stays %s '%s': %s; run reconf again to give it back",
+			     s->index, paused ? "paused in" : "unplugged from", s->vm,
+			     esfm_err_format(&e, msg, sizeof(msg)));
+			continue;
+		}
 		if (give_back(c, s, dom, &e) < 0)
 			warn(c->ui, "VF %u stays %s '%s': %s", s->index,
-			     paused ? "paused in" : "unplugged from", s->vm, e.msg);
+			     paused ? "paused in" : "unplugged from", s->vm,
+			     esfm_err_format(&e, msg, sizeof(msg)));
 		else
 			warn(c->ui, "VF %u %s '%s' after the failure", s->index,
 			     paused ? "resumed in" : "re-attached to", s->vm);

@@ -173,6 +173,7 @@ static int apply_option(const struct option *o, int argc, char *const argv[], in
 				err, "invalid VM base name '%s' (letters, digits, '_', '.', '-')",
 				argv[*i]);
 		snprintf(cli->opts.vm_base, sizeof(cli->opts.vm_base), "%s", argv[*i]);
+		cli->opts.vm_base_set = true;
 	} else if (!strcmp(l, "--bitstream")) {
 		if (take_value(argc, i, argv[*i], err) < 0)
 			return -1;

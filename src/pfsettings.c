@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+#include "pfsettings.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void esfm_pf_settings(enum esfm_cmd cmd, const struct esfm_op_opts *given,
+		      const struct esfm_pool *pool, struct esfm_op_opts *out)
+{
+	*out = *given;
+	if (!given->qmax_set && pool->has_qmax) {
+		out->qmax = pool->qmax;
+		out->qmax_set = cmd == ESFM_CMD_INIT;
+	}
+	if (!given->bitstream[0] && pool->bitstream[0] && cmd == ESFM_CMD_INIT) {
+		snprintf(out->bitstream, sizeof(out->bitstream), "%s", pool->bitstream);
+		snprintf(out->bitstream_kind, sizeof(out->bitstream_kind), "%s",
+			 pool->bitstream_kind);
+	}
+	if (!strcmp(given->vm_base, ESFM_DEFAULT_VM_BASE))
+		snprintf(out->vm_base, sizeof(out->vm_base), "%s", pool->vm_base);
+	if (pool->pause && cmd == ESFM_CMD_RECONF)
+		out->pause = true;
+}

@@ -2,7 +2,6 @@
 #include "pfsettings.h"
 
 #include <stdio.h>
-#include <string.h>
 
 void esfm_pf_settings(enum esfm_cmd cmd, const struct esfm_op_opts *given,
 		      const struct esfm_pool *pool, struct esfm_op_opts *out)
@@ -17,7 +16,7 @@ void esfm_pf_settings(enum esfm_cmd cmd, const struct esfm_op_opts *given,
 		snprintf(out->bitstream_kind, sizeof(out->bitstream_kind), "%s",
 			 pool->bitstream_kind);
 	}
-	if (!strcmp(given->vm_base, ESFM_DEFAULT_VM_BASE))
+	if (!given->vm_base_set)
 		snprintf(out->vm_base, sizeof(out->vm_base), "%s", pool->vm_base);
 	if (pool->pause && cmd == ESFM_CMD_RECONF)
 		out->pause = true;

@@ -45,6 +45,9 @@ static const struct row rows[] = {
 	 false, false, 0, "", "everestg", true},
 	{"init: the pool's pause is for reconf only", ESFM_CMD_INIT, -1, "", NULL, false, -1, "",
 	 NULL, true, false, 0, "", "everestg", false},
+	/* esfm(1): --vm_names overrides the pool's <vms base>, also when it is the default */
+	{"init -vm everestg beats the pool's base", ESFM_CMD_INIT, -1, "", "everestg", false, -1,
+	 "", "gpu", false, false, 0, "", "everestg", false},
 	{"attach: the pool's base names the VMs", ESFM_CMD_ATTACH, -1, "", NULL, false, -1, "",
 	 "gpu", false, false, 0, "", "gpu", false},
 };

@@ -66,7 +66,8 @@ static const struct option {
 	{"-p", "--pause", NULL, "Pause the VFs in their VMs (QEMU device_pause)\n"
 				"instead of unplugging them during reconf"},
 	{"-y", "--yes", NULL, "Automatic yes to prompts (needed without a tty)"},
-	{"-q", "--quiet", NULL, "Do not print info messages"},
+	{"-q", "--quiet", NULL, "Do not print the steps that succeed nor the\n"
+				"summary line"},
 	{"-v", "--verbose", NULL, "Print every sysfs write and state change"},
 	{"-d", "--driver_log", NULL, "Print the kernel log lines of the drivers"},
 	{NULL, "--json", NULL, "status: machine-readable output (esfm-pool(5))"},
@@ -172,6 +173,7 @@ static int apply_option(const struct option *o, int argc, char *const argv[], in
 				err, "invalid VM base name '%s' (letters, digits, '_', '.', '-')",
 				argv[*i]);
 		snprintf(cli->opts.vm_base, sizeof(cli->opts.vm_base), "%s", argv[*i]);
+		cli->opts.vm_base_set = true;
 	} else if (!strcmp(l, "--bitstream")) {
 		if (take_value(argc, i, argv[*i], err) < 0)
 			return -1;

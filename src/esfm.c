@@ -16,6 +16,7 @@
 #include "log.h"
 #include "logsink.h"
 #include "ops.h"
+#include "pfsettings.h"
 #include "pool.h"
 #include "util.h"
 #include "vfpool.h"
@@ -256,6 +257,7 @@ static int run_pf_command(struct esfm_ctx *ctx, struct esfm_cli *cli, struct esf
 {
 	struct ui_state u = {.quiet = cli->quiet, .t0 = esfm_now_ms()};
 	struct esfm_ui ui = {ui_step, ui_warn, NULL, &u};
+	struct esfm_op_opts given;
 	struct esfm_pool pool;
 	char a[ESFM_PCI_ADDR_STRLEN];
 	int r = -1;
@@ -265,19 +267,8 @@ static int run_pf_command(struct esfm_ctx *ctx, struct esfm_cli *cli, struct esf
 		ui.confirm = ui_confirm;
 	if (esfm_pool_for_pf(&ctx->conf, &cli->pf, &pool, err) < 0)
 		return -1;
-	if (!cli->opts.qmax_set && pool.has_qmax) {
-		cli->opts.qmax = pool.qmax;
-		cli->opts.qmax_set = cli->cmd == ESFM_CMD_INIT;
-	}
-	if (!cli->opts.bitstream[0] && pool.bitstream[0] && cli->cmd == ESFM_CMD_INIT) {
-		snprintf(cli->opts.bitstream, sizeof(cli->opts.bitstream), "%s", pool.bitstream);
-		snprintf(cli->opts.bitstream_kind, sizeof(cli->opts.bitstream_kind), "%s",
-			 pool.bitstream_kind);
-	}
-	if (!strcmp(cli->opts.vm_base, ESFM_DEFAULT_VM_BASE))
-		snprintf(cli->opts.vm_base, sizeof(cli->opts.vm_base), "%s", pool.vm_base);
-	if (pool.pause && cli->cmd == ESFM_CMD_RECONF)
-		cli->opts.pause = true;
+	given = cli->opts;
+	esfm_pf_settings(cli->cmd, &given, &pool, &cli->opts);
 	esfm_pci_addr_str(&cli->pf, a);
 	switch (cli->cmd) {
 	case ESFM_CMD_INIT:

@@ -23,7 +23,6 @@ int esfm_hook_prepare(struct esfm_ctx *ctx, const struct esfm_domain *dom, struc
 	for (size_t i = 0; i < dom->nreq; i++) {
 		if (esfm_vfpool_reserve(ctx, dom, &dom->req[i], alloc, &n, err) == 0)
 			continue;
-		log_failure("prepare", dom, err);
 		/* All or nothing: give back what earlier pools reserved. */
 		for (size_t j = 0; j < i; j++) {
 			struct esfm_err e2 = {0};
@@ -71,9 +70,11 @@ int esfm_hook_release(struct esfm_ctx *ctx, const struct esfm_domain *dom, struc
 
 		if (esfm_vfpool_release(ctx, dom->req[i].pool, dom->uuid, ESFM_ALL_SLOTS,
 					ESFM_ORIGIN_MASK(ESFM_ORIGIN_HOOK), &freed, &e) < 0) {
-			log_failure("release", dom, &e);
+			/* The first is returned, for the caller to report; the others only here. */
 			if (r == 0)
 				*err = e;
+			else
+				log_failure("release", dom, &e);
 			r = -1;
 		}
 	}
@@ -89,9 +90,11 @@ int esfm_hook_reconnect(struct esfm_ctx *ctx, const struct esfm_domain *dom, str
 		size_t adopted;
 
 		if (esfm_vfpool_reconcile(ctx, dom->req[i].pool, dom, &adopted, &e) < 0) {
-			log_failure("reconnect", dom, &e);
+			/* The first is returned, for the caller to report; the others only here. */
 			if (r == 0)
 				*err = e;
+			else
+				log_failure("reconnect", dom, &e);
 			r = -1;
 		}
 	}

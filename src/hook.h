@@ -13,6 +13,13 @@
 #include "vfpool.h"
 
 /*
+ * A failure is logged once, by whoever decides what it means: the error these
+ * functions return is not logged here (the handler logs it, and for prepare
+ * and started refuses the start); a failure they do not return (the undo of
+ * a partial prepare, a second pool's failure at release or reconnect) is.
+ */
+
+/*
  * prepare begin: reserve the domain's VFs in every pool it names, all or
  * nothing (pools reserved before a failure are released again).
  */

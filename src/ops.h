@@ -36,10 +36,11 @@ struct esfm_ui {
 void esfm_ui_report(const struct esfm_ui *ui, const char *what, long long t0, bool ok);
 
 struct esfm_op_opts {
-	bool yes;      /* -y: no questions, go on despite missing VMs */
-	bool pause;    /* -p: device_pause instead of hot-unplug */
-	bool qmax_set; /* -qn given */
-	unsigned qmax; /* default ESFM_DEFAULT_QMAX at init */
+	bool yes;	  /* -y: no questions, go on despite missing VMs */
+	bool pause;	  /* -p: device_pause instead of hot-unplug */
+	bool qmax_set;	  /* -qn given */
+	bool vm_base_set; /* -vm given */
+	unsigned qmax;	  /* default ESFM_DEFAULT_QMAX at init */
 	char vm_base[ESFM_NAME_MAX];
 	char bitstream[4096]; /* -b file, "" if none */
 	char bitstream_kind[33];

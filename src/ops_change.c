@@ -136,9 +136,14 @@ static int build_holders(struct change *c, struct esfm_err *err)
 	return 0;
 }
 
-/* Ask each running holder's QEMU whether it has device_pause. */
+/*
+ * Ask each running holder's QEMU whether it has device_pause. A QEMU that
+ * cannot be asked is named with the reason, not taken for one without it.
+ */
 static void probe_pause(struct change *c)
 {
+	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8];
+
 	for (size_t i = 0; i < c->view.info.numvfs && i < c->nholders; i++) {
 		struct esfm_plan_holder *h = &c->holders[i];
 		struct esfm_err e = {0};
@@ -146,12 +151,18 @@ static void probe_pause(struct change *c)
 
 		if (!h->held || !h->running || !h->live)
 			continue;
+		h->can_pause = false;
 		if (esfm_virt_lookup(c->virt, h->uuid[0] ? h->uuid : h->vm, &dom, &e) == 0) {
 			if (esfm_virt_qmp_has_command(dom, "device_pause", &h->can_pause, &e) < 0)
 				h->can_pause = false;
 			virDomainFree(dom);
 		}
-		if (!h->can_pause)
+		if (h->can_pause)
+			continue;
+		if (e.cls != ESFM_ERR_NONE)
+			warn(c->ui, "VM '%s': cannot query device_pause: %s; hot-unplugging VF %zu",
+			     h->vm, esfm_err_format(&e, msg, sizeof(msg)), i);
+		else
 			warn(c->ui,
 			     "VM '%s': QEMU has no device_pause; hot-unplugging VF %zu instead",
 			     h->vm, i);
@@ -389,6 +400,8 @@ static int give_back(struct change *c, const struct esfm_step *s, virDomainPtr d
  */
 static void resume_after_failure(struct change *c)
 {
+	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8];
+
 	for (size_t i = 0; i < c->ndone; i++) {
 		const struct esfm_step *s = &c->plan.steps[i];
 		bool paused = s->kind == ESFM_STEP_PAUSE;
@@ -398,18 +411,25 @@ static void resume_after_failure(struct change *c)
 
 		if ((!paused && s->kind != ESFM_STEP_UNPLUG) || undone_later(c, i))
 			continue;
-		if (vf_addr(c, s->index, &a, &e) < 0 || !esfm_pci_dev_exists(c->ctx->sysfs, &a) ||
-		    esfm_pci_bind_driver(c->ctx->sysfs, &a, c->pool.driver, &e) < 0 ||
-		    with_domain(c, s->vm, &dom, &e) < 0) {
+		if (vf_addr(c, s->index, &a, &e) == 0 && !esfm_pci_dev_exists(c->ctx->sysfs, &a)) {
 			warn(c->ui,
 			     "VF %u stays %s '%s': its VF is gone; run reconf again to give it "
 			     "back",
 			     s->index, paused ? "paused in" : "unplugged from", s->vm);
 			continue;
 		}
+		if (e.cls != ESFM_ERR_NONE ||
+		    esfm_pci_bind_driver(c->ctx->sysfs, &a, c->pool.driver, &e) < 0 ||
+		    with_domain(c, s->vm, &dom, &e) < 0) {
+			warn(c->ui, "VF %u stays %s '%s': %s; run reconf again to give it back",
+			     s->index, paused ? "paused in" : "unplugged from", s->vm,
+			     esfm_err_format(&e, msg, sizeof(msg)));
+			continue;
+		}
 		if (give_back(c, s, dom, &e) < 0)
 			warn(c->ui, "VF %u stays %s '%s': %s", s->index,
-			     paused ? "paused in" : "unplugged from", s->vm, e.msg);
+			     paused ? "paused in" : "unplugged from", s->vm,
+			     esfm_err_format(&e, msg, sizeof(msg)));
 		else
 			warn(c->ui, "VF %u %s '%s' after the failure", s->index,
 			     paused ? "resumed in" : "re-attached to", s->vm);
@@ -534,49 +554,73 @@ static size_t slots_of(const struct esfm_pool_state *st, const char *pool, const
 	return n;
 }
 
-/* Everything @uuid holds in the pools @d names (at most ESFM_MAX_VFS_PER_VM). */
-static size_t allocations_of(struct change *c, const struct esfm_domain *d, const char *uuid,
-			     struct esfm_allocation *out)
+/*
+ * Everything @uuid holds in the pools @d names (at most ESFM_MAX_VFS_PER_VM)
+ * into @out and *n. -1 if a pool's state cannot be read: a list without its
+ * VFs would be wrong.
+ */
+static int allocations_of(struct change *c, const struct esfm_domain *d, const char *uuid,
+			  struct esfm_allocation *out, size_t *n, struct esfm_err *err)
 {
-	size_t n = 0;
-
+	*n = 0;
 	for (size_t p = 0; p < d->nreq; p++) {
 		struct esfm_allocation held[ESFM_MAX_VFS_PER_VM];
-		struct esfm_err e = {0};
 		size_t got = 0;
 
 		/* This pool's lock is ours already: read its state directly. */
 		if (!strcmp(d->req[p].pool, c->pool.name))
 			got = slots_of(&c->st, c->pool.name, uuid, held);
-		else if (esfm_vfpool_held(c->ctx, d->req[p].pool, uuid, -1, held, &got, &e) < 0)
-			continue;
-		for (size_t k = 0; k < got && n < ESFM_MAX_VFS_PER_VM; k++)
-			out[n++] = held[k];
+		else if (esfm_vfpool_held(c->ctx, d->req[p].pool, uuid, -1, held, &got, err) < 0)
+			return esfm_err_prefix(err, "pool '%s'", d->req[p].pool);
+		for (size_t k = 0; k < got && *n < ESFM_MAX_VFS_PER_VM; k++)
+			out[(*n)++] = held[k];
 	}
-	return n;
+	return 0;
 }
 
-/* Hook-managed VMs that lost or kept VFs: rewrite their live metadata from the state. */
+/* Rewrite the live metadata of the hook-managed VM @h from the state. */
+static int refresh_one(struct change *c, const struct esfm_plan_holder *h, struct esfm_err *err)
+{
+	struct esfm_allocation alloc[ESFM_MAX_VFS_PER_VM];
+	_cleanup_free_ struct esfm_domain *d = NULL;
+	_cleanup_free_ char *xml = NULL;
+	virDomainPtr dom;
+	size_t n;
+	int r = -1;
+
+	if (esfm_virt_lookup(c->virt, h->uuid, &dom, err) < 0)
+		return -1;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		esfm_err_sys(err, ENOMEM, "out of memory");
+	else if (esfm_virt_domain_info(dom, false, d, err) == 0 &&
+		 (!d->annotated ||
+		  (allocations_of(c, d, h->uuid, alloc, &n, err) == 0 &&
+		   esfm_domxml_annotation_xml(d, alloc, n, NULL, NULL, &xml, err) == 0 &&
+		   esfm_virt_set_metadata(dom, xml, ESFM_VIRT_LIVE, err) == 0)))
+		r = 0;
+	virDomainFree(dom);
+	return r;
+}
+
+/*
+ * Hook-managed VMs that lost or kept VFs: rewrite their live metadata from
+ * the state. The change is done by now: a VM whose metadata cannot be
+ * rewritten is named with the reason, and the change still succeeds.
+ */
 static void refresh_metadata(struct change *c)
 {
+	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8];
+
 	for (size_t i = 0; i < c->nholders; i++) {
 		const struct esfm_plan_holder *h = &c->holders[i];
-		struct esfm_allocation alloc[ESFM_MAX_VFS_PER_VM];
-		_cleanup_free_ char *xml = NULL;
-		struct esfm_domain *d;
 		struct esfm_err e = {0};
-		virDomainPtr dom;
 
-		if (!h->held || h->origin != ESFM_ORIGIN_HOOK || !h->running ||
-		    esfm_virt_lookup(c->virt, h->uuid, &dom, &e) < 0)
+		if (!h->held || h->origin != ESFM_ORIGIN_HOOK || !h->running)
 			continue;
-		d = calloc(1, sizeof(*d));
-		if (d && esfm_virt_domain_info(dom, false, d, &e) == 0 && d->annotated &&
-		    esfm_domxml_annotation_xml(d, alloc, allocations_of(c, d, h->uuid, alloc), NULL,
-					       NULL, &xml, &e) == 0)
-			esfm_virt_set_metadata(dom, xml, ESFM_VIRT_LIVE, &e);
-		free(d);
-		virDomainFree(dom);
+		if (refresh_one(c, h, &e) < 0)
+			warn(c->ui, "VM '%s': its live esfm metadata is not updated: %s", h->vm,
+			     esfm_err_format(&e, msg, sizeof(msg)));
 	}
 }
 

@@ -92,10 +92,11 @@ int esfm_lv_facts_gather(struct esfm_virt *v, const struct esfm_ui *ui, struct e
 	if (!v)
 		return 0;
 	if (esfm_virt_list_domains(v, &doms, &n, &e) < 0) {
-		char msg[ESFM_ERR_MSG_MAX + 128];
+		char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 128],
+			why[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8];
 
 		snprintf(msg, sizeof(msg), "libvirt: %s; every VF recorded as held is left alone",
-			 e.msg);
+			 esfm_err_format(&e, why, sizeof(why)));
 		ui_warn(ui, msg);
 		return 0;
 	}

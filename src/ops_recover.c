@@ -149,6 +149,7 @@ out:
 int esfm_ops_recover(struct esfm_ctx *ctx, struct esfm_virt *v, const struct esfm_pool *pool,
 		     const struct esfm_ui *ui, struct esfm_err *err)
 {
+	char why[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8];
 	struct takeover t = {0};
 	unsigned numvfs = 0;
 	int r;
@@ -178,7 +179,7 @@ int esfm_ops_recover(struct esfm_ctx *ctx, struct esfm_virt *v, const struct esf
 			     x->paused ? "resumed in" : "re-attached to", x->vm);
 		else if (r < 0)
 			said(ui, false, "pool '%s': recover: VF %u not given back to '%s': %s",
-			     pool->name, x->index, x->vm, e.msg);
+			     pool->name, x->index, x->vm, esfm_err_format(&e, why, sizeof(why)));
 	}
 	if (esfm_vfpool_update(ctx, pool->name, "esfm recover", esfm_vfpool_end_change, NULL, err) <
 	    0)

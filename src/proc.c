@@ -40,28 +40,50 @@ static void devnull_stdio(void)
 		close(fd);
 }
 
-/* Grandchild: report exec failure's errno through @report_fd (CLOEXEC). */
-static void exec_detached(char *const argv[], int report_fd)
+/*
+ * Child: exec @argv with fds 0-2 as they are and every other fd closed but
+ * @report_fd (CLOEXEC, moved to 3), through which an exec failure's errno
+ * reaches the parent; a successful exec closes it.
+ */
+static void exec_or_report(char *const argv[], int report_fd)
 {
 	int e;
 
-	devnull_stdio();
 	if (report_fd != 3) {
 		dup3(report_fd, 3, O_CLOEXEC);
 		report_fd = 3;
 	}
 	close_from(4);
-	signal(SIGPIPE, SIG_DFL);
 	execv(argv[0], argv);
 	e = errno;
 	(void)!write(report_fd, &e, sizeof(e));
 	_exit(127);
 }
 
+/* Parent: the errno exec_or_report sent, 0 if the exec succeeded. Closes @fd. */
+static int exec_report_read(int fd)
+{
+	int child_errno = 0;
+	ssize_t n;
+
+	do
+		n = read(fd, &child_errno, sizeof(child_errno));
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	return n == (ssize_t)sizeof(child_errno) ? child_errno : 0;
+}
+
+/* Grandchild of esfm_spawn_detached. */
+static void exec_detached(char *const argv[], int report_fd)
+{
+	devnull_stdio();
+	signal(SIGPIPE, SIG_DFL);
+	exec_or_report(argv, report_fd);
+}
+
 int esfm_spawn_detached(char *const argv[], struct esfm_err *err)
 {
-	int pipefd[2], status, child_errno = 0;
-	ssize_t n;
+	int pipefd[2], status, child_errno;
 	pid_t pid;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
@@ -87,60 +109,65 @@ int esfm_spawn_detached(char *const argv[], struct esfm_err *err)
 	close(pipefd[1]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	do
-		n = read(pipefd[0], &child_errno, sizeof(child_errno));
-	while (n < 0 && errno == EINTR);
-	close(pipefd[0]);
+	child_errno = exec_report_read(pipefd[0]);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return esfm_err_sys(err, EAGAIN, "cannot detach to start %s", argv[0]);
-	if (n == (ssize_t)sizeof(child_errno))
+	if (child_errno)
 		return esfm_err_sys(err, child_errno, "cannot execute %s", argv[0]);
 	return 0;
 }
 
+struct out_lines;
+static int run_result(int status, char *const argv[], int report_fd, struct out_lines *o,
+		      struct esfm_err *err);
+
 int esfm_run(char *const argv[], long timeout_ms, struct esfm_err *err)
 {
 	long long deadline = esfm_now_ms() + timeout_ms;
-	int status;
+	int report[2], status;
 	pid_t pid, r;
 
+	if (pipe2(report, O_CLOEXEC) < 0)
+		return esfm_err_sys(err, errno, "cannot create a pipe for %s", argv[0]);
 	pid = fork();
-	if (pid < 0)
-		return esfm_err_sys(err, errno, "cannot fork to run %s", argv[0]);
+	if (pid < 0) {
+		int e = errno;
+
+		close(report[0]);
+		close(report[1]);
+		return esfm_err_sys(err, e, "cannot fork to run %s", argv[0]);
+	}
 	if (pid == 0) {
 		setpgid(0, 0);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
-		close_from(3);
-		execv(argv[0], argv);
-		fprintf(stderr, "esfm: cannot execute %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
+		exec_or_report(argv, report[1]);
 	}
 	/* Both sides set the group: whichever runs first, it exists before any kill. */
 	setpgid(pid, pid);
+	close(report[1]);
 	for (;;) {
 		r = waitpid(pid, &status, WNOHANG);
 		if (r == pid)
 			break;
-		if (r < 0 && errno != EINTR)
-			return esfm_err_sys(err, errno, "cannot wait for %s", argv[0]);
+		if (r < 0 && errno != EINTR) {
+			int e = errno;
+
+			close(report[0]);
+			return esfm_err_sys(err, e, "cannot wait for %s", argv[0]);
+		}
 		if (esfm_now_ms() >= deadline) {
 			kill(-pid, SIGKILL);
 			waitpid(pid, &status, 0);
+			close(report[0]);
 			esfm_err_set(err, ESFM_ERR_FAILED, ETIMEDOUT,
 				     "%s did not finish within %ld s", argv[0], timeout_ms / 1000);
 			return -1;
 		}
 		esfm_sleep_ms(20);
 	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	if (WIFEXITED(status))
-		return esfm_err_set(err, ESFM_ERR_FAILED, 0, "%s exited with status %d", argv[0],
-				    WEXITSTATUS(status));
-	return esfm_err_set(err, ESFM_ERR_FAILED, 0, "%s was killed by signal %d", argv[0],
-			    WTERMSIG(status));
+	return run_result(status, argv, report[0], NULL, err);
 }
 
 /* Splits a program's output into lines for the log; keeps the last one. */
@@ -216,26 +243,54 @@ static int run_failed(struct out_lines *o, struct esfm_err *err, int errnum, con
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	if (o->last[0])
+	if (o && o->last[0])
 		return esfm_err_set(err, ESFM_ERR_FAILED, errnum, "%s: %s", what, o->last);
 	return esfm_err_set(err, ESFM_ERR_FAILED, errnum, "%s", what);
+}
+
+/*
+ * The end of esfm_run and esfm_run_logged (@o, else NULL): 0, or why the
+ * program did not succeed. Closes @report_fd.
+ */
+static int run_result(int status, char *const argv[], int report_fd, struct out_lines *o,
+		      struct esfm_err *err)
+{
+	int child_errno = exec_report_read(report_fd);
+
+	if (child_errno)
+		return esfm_err_sys(err, child_errno, "cannot execute %s", argv[0]);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status))
+		return run_failed(o, err, 0, "%s exited with status %d", argv[0],
+				  WEXITSTATUS(status));
+	return run_failed(o, err, 0, "%s was killed by signal %d", argv[0], WTERMSIG(status));
 }
 
 int esfm_run_logged(char *const argv[], long timeout_ms, const char *tag, struct esfm_err *err)
 {
 	long long deadline = esfm_now_ms() + timeout_ms;
 	struct out_lines out = {.tag = tag};
-	int pipefd[2], status, open_end = 1;
+	int pipefd[2], report[2], status, open_end = 1;
 	pid_t pid, r;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return esfm_err_sys(err, errno, "cannot create a pipe for %s", argv[0]);
+	if (pipe2(report, O_CLOEXEC) < 0) {
+		int e = errno;
+
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return esfm_err_sys(err, e, "cannot create a pipe for %s", argv[0]);
+	}
 	pid = fork();
 	if (pid < 0) {
 		int e = errno;
 
 		close(pipefd[0]);
 		close(pipefd[1]);
+		close(report[0]);
+		close(report[1]);
 		return esfm_err_sys(err, e, "cannot fork to run %s", argv[0]);
 	}
 	if (pid == 0) {
@@ -248,13 +303,11 @@ int esfm_run_logged(char *const argv[], long timeout_ms, const char *tag, struct
 		if (null < 0 || dup2(null, 0) < 0 || dup2(pipefd[1], 1) < 0 ||
 		    dup2(pipefd[1], 2) < 0)
 			_exit(126);
-		close_from(3);
-		execv(argv[0], argv);
-		dprintf(2, "cannot execute %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
+		exec_or_report(argv, report[1]);
 	}
 	setpgid(pid, pid);
 	close(pipefd[1]);
+	close(report[1]);
 	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
 	for (;;) {
 		struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
@@ -266,6 +319,7 @@ int esfm_run_logged(char *const argv[], long timeout_ms, const char *tag, struct
 			int e = errno;
 
 			close(pipefd[0]);
+			close(report[0]);
 			return esfm_err_sys(err, e, "cannot wait for %s", argv[0]);
 		}
 		if (esfm_now_ms() >= deadline) {
@@ -274,6 +328,7 @@ int esfm_run_logged(char *const argv[], long timeout_ms, const char *tag, struct
 			out_read(pipefd[0], &out);
 			out_flush(&out);
 			close(pipefd[0]);
+			close(report[0]);
 			return run_failed(&out, err, ETIMEDOUT, "%s did not finish within %ld s",
 					  argv[0], timeout_ms / 1000);
 		}
@@ -287,12 +342,7 @@ int esfm_run_logged(char *const argv[], long timeout_ms, const char *tag, struct
 	out_read(pipefd[0], &out);
 	out_flush(&out);
 	close(pipefd[0]);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	if (WIFEXITED(status))
-		return run_failed(&out, err, 0, "%s exited with status %d", argv[0],
-				  WEXITSTATUS(status));
-	return run_failed(&out, err, 0, "%s was killed by signal %d", argv[0], WTERMSIG(status));
+	return run_result(status, argv, report[0], &out, err);
 }
 
 int esfm_self_dir(char *buf, size_t len, struct esfm_err *err)

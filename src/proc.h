@@ -22,7 +22,9 @@ int esfm_spawn_detached(char *const argv[], struct esfm_err *err);
  * Run @argv in its own process group and wait at most @timeout_ms (then
  * SIGKILL to the whole group: whatever it started dies with it). A terminal's
  * Ctrl-C does not reach it. stdout/stderr are inherited. FAILED error with
- * the exit status or signal on failure (errnum ETIMEDOUT on timeout).
+ * the exit status or signal on failure (errnum ETIMEDOUT on timeout); a
+ * program that cannot be executed is "cannot execute <path>" with the errno
+ * of execve (reported through a CLOEXEC pipe), not an exit status.
  */
 int esfm_run(char *const argv[], long timeout_ms, struct esfm_err *err);
 

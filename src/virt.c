@@ -235,10 +235,13 @@ int esfm_virt_qmp_has_command(virDomainPtr dom, const char *command, bool *has,
 			      struct esfm_err *err)
 {
 	_cleanup_free_ char *reply = NULL;
+	char desc[512];
 
-	if (esfm_virt_qmp(dom, "{\"execute\":\"query-commands\"}", &reply, err) < 0)
-		return -1;
-	*has = esfm_json_has_name(reply, command);
+	if (virDomainQemuMonitorCommand(dom, "{\"execute\":\"query-commands\"}", &reply, 0) < 0)
+		return virt_error(err, "cannot ask QEMU for its commands (query-commands)");
+	/* A QEMU that answers query-commands with an error lists nothing. */
+	*has = !esfm_json_qmp_error(reply, desc, sizeof(desc)) &&
+	       esfm_json_has_name(reply, command);
 	return 0;
 }
 

@@ -74,7 +74,10 @@ int esfm_virt_set_metadata(virDomainPtr dom, const char *xml, unsigned flags, st
 /* Send QMP @cmd; *reply is malloc'ed JSON. An {"error":...} reply is an error. */
 int esfm_virt_qmp(virDomainPtr dom, const char *cmd, char **reply, struct esfm_err *err);
 
-/* Whether QEMU lists @command in query-commands. */
+/*
+ * Whether QEMU lists @command in query-commands (false if QEMU answers it with
+ * an error). -1 only when libvirt cannot pass the question on.
+ */
 int esfm_virt_qmp_has_command(virDomainPtr dom, const char *command, bool *has,
 			      struct esfm_err *err);
 

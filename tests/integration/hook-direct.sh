@@ -618,6 +618,8 @@ multi2='<esfm:vf xmlns:esfm="urn:esfm:vf:1"><esfm:pool name="fpga0"/><esfm:pool 
 mkdom m2.xml vm-m2 "$(uuid_of 602)" "$multi2"
 refuse_rolled_back "two pools, the second unknown" "^esfm: pool 'nosuch' is not defined" "$work/m2.xml" vm-m2
 t_is "... nothing reserved in the first" "$(used fpga0)" ""
+# A failure is logged once, where it is decided (the handler), not also where it happened.
+t_is "... the refusal is one line of the log" "$(loglines "domain 'vm-m2'.*pool 'nosuch' is not defined")" 1
 hook vm-n1 release end "$work/n1.xml"
 t_is "nic0 free again" "$(used nic0)" ""
 

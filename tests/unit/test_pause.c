@@ -109,10 +109,11 @@ static void sync_sysfs(void)
 /* ---- the fake QEMU behind virDomainQemuMonitorCommand ---- */
 
 enum qemu_kind {
-	QEMU_PAUSE = 0, /* lists device_pause, device_pause returns {} */
-	QEMU_STOCK,	/* query-commands without device_pause; device_pause CommandNotFound */
-	QEMU_ANCIENT,	/* CommandNotFound for everything, query-commands included */
-	QEMU_REFUSES,	/* lists device_pause, but device_pause answers GenericError */
+	QEMU_PAUSE = 0,	  /* lists device_pause, device_pause returns {} */
+	QEMU_STOCK,	  /* query-commands without device_pause; device_pause CommandNotFound */
+	QEMU_ANCIENT,	  /* CommandNotFound for everything, query-commands included */
+	QEMU_REFUSES,	  /* lists device_pause, but device_pause answers GenericError */
+	QEMU_UNREACHABLE, /* libvirt cannot pass anything on (the test driver's error) */
 };
 
 static enum qemu_kind g_qemu[4]; /* by the digit at the end of the domain name */
@@ -120,8 +121,12 @@ static int g_qmp_bad_flags;
 /* Raise this signal when a QMP command containing g_raise_on arrives (0: never). */
 static int g_raise_sig;
 static const char *g_raise_on;
+/* When a QMP command containing this arrives, VF0 leaves vfio-pci and cannot be bound again. */
+static const char *g_break_vf0_on;
 
 int __wrap_virDomainQemuMonitorCommand(virDomainPtr domain, const char *cmd, char **result,
+				       unsigned int flags);
+int __real_virDomainQemuMonitorCommand(virDomainPtr domain, const char *cmd, char **result,
 				       unsigned int flags);
 
 int __wrap_virDomainQemuMonitorCommand(virDomainPtr domain, const char *cmd, char **result,
@@ -138,6 +143,13 @@ int __wrap_virDomainQemuMonitorCommand(virDomainPtr domain, const char *cmd, cha
 		g_qmp_bad_flags++;
 	sync_sysfs();
 	list_add(&g_timeline, "qmp %s %s", name ? name : "?", cmd);
+	if (g_break_vf0_on && strstr(cmd, g_break_vf0_on)) {
+		sim_write("sim-control", "fail " VF0 " driver_override EIO");
+		sim_write("bus/pci/drivers/vfio-pci/unbind", VF0);
+		g_break_vf0_on = NULL;
+	}
+	if (kind == QEMU_UNREACHABLE) /* the test driver's own answer: a libvirt error */
+		return __real_virDomainQemuMonitorCommand(domain, cmd, result, flags);
 	if (strstr(cmd, "\"query-commands\"")) {
 		if (kind == QEMU_ANCIENT)
 			reply = "{\"error\":{\"class\":\"CommandNotFound\",\"desc\":\"The command "
@@ -287,6 +299,7 @@ static int setup(void **state)
 	g_qmp_bad_flags = 0;
 	g_raise_sig = 0;
 	g_raise_on = NULL;
+	g_break_vf0_on = NULL;
 	tu_path(path, "%s/fpga0.state", g_state);
 	unlink(path);
 	sim_reset(2);
@@ -623,6 +636,51 @@ static void test_device_pause_refused(void **state)
 }
 
 /*
+ * A QEMU that libvirt cannot reach is not one without device_pause: the
+ * warning names the reason, and its VF is hot-unplugged instead.
+ */
+static void test_unreachable_qemu_is_named_with_the_reason(void **state)
+{
+	struct esfm_err err = {0};
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	g_qemu[0] = QEMU_UNREACHABLE;
+	write_two_guests(false);
+	(void)reconf(3, true, &err);
+	assert_int_equal(
+		warned("VM 'everestg0': cannot query device_pause: cannot ask QEMU for its "
+		       "commands (query-commands): this function is not supported by the "
+		       "connection driver: virDomainQemuMonitorCommand; hot-unplugging VF 0",
+		       false),
+		1);
+	assert_int_equal(warned("VM 'everestg0': QEMU has no device_pause", true), 0);
+	assert_int_equal(warned("VM 'everestg1'", true), 0);
+}
+
+/*
+ * A failed reconf gives back the devices it paused; one it cannot give back
+ * is named with the real reason (here: its VF cannot be bound to vfio-pci
+ * again), not "its VF is gone" while the VF exists.
+ */
+static void test_resume_after_failure_names_the_real_cause(void **state)
+{
+	struct esfm_err err = {0};
+	int r;
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	g_qemu[1] = QEMU_REFUSES;
+	g_break_vf0_on = "\"ua-esfm-fpga0-1\",\"pause\":true";
+	write_two_guests(false);
+	r = reconf(3, true, &err);
+	assert_int_equal(r, -1);
+	assert_int_equal(warned("its VF is gone", true), 0);
+	assert_int_equal(warned("VF 0 stays paused in 'everestg0': ", true), 1);
+	assert_int_equal(warned("Input/output error; run reconf again to give it back", true), 1);
+}
+
+/*
  * Several VFs in one guest, with the aliases the guest has (an esfm one and
  * somebody else's): each is paused and resumed by its own alias, never a
  * fixed hostdev0.
@@ -895,6 +953,8 @@ int main(void)
 		T(test_stock_qemu_falls_back_to_unplug),
 		T(test_mixed_qemus),
 		T(test_device_pause_refused),
+		T(test_unreachable_qemu_is_named_with_the_reason),
+		T(test_resume_after_failure_names_the_real_cause),
 		T(test_several_vfs_in_one_vm),
 		T(test_stopped_vm_is_left_alone),
 		T(test_without_pause_no_qmp),

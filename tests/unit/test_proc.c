@@ -228,6 +228,53 @@ static void test_run_logged_does_not_wait_for_a_daemon_holding_the_pipe(void **s
 	tu_rmtree(dir);
 }
 
+/*
+ * A program that cannot be started is reported as such, with the errno of
+ * execve, by both runners: not as "exited with status 127", which a program
+ * that runs can also return (and which is still reported as its status).
+ */
+static void test_run_reports_exec_failure_with_its_errno(void **state)
+{
+	char *dir = tu_mkdtemp(), script[PATH_MAX], missing[PATH_MAX];
+	struct esfm_err err = {0};
+	char *argv_missing[] = {missing, NULL}, *argv_script[] = {script, NULL};
+
+	(void)state;
+	tu_path(missing, "%s/no-such-programmer", dir);
+	tu_path(script, "%s/programmer", dir);
+
+	assert_int_equal(esfm_run(argv_missing, 5000, &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_non_null(strstr(err.msg, "cannot execute "));
+	assert_non_null(strstr(err.msg, "no-such-programmer"));
+	assert_null(strstr(err.msg, "127"));
+
+	esfm_err_clear(&err);
+	assert_int_equal(esfm_run_logged(argv_missing, 5000, "tag", &err), -1);
+	assert_int_equal(err.errnum, ENOENT);
+	assert_non_null(strstr(err.msg, "cannot execute "));
+	assert_null(strstr(err.msg, "127"));
+
+	/* a file that is not executable: EACCES */
+	write_script(script, "#!/bin/sh\nexit 0\n");
+	assert_int_equal(chmod(script, 0644), 0);
+	esfm_err_clear(&err);
+	assert_int_equal(esfm_run_logged(argv_script, 5000, "tag", &err), -1);
+	assert_int_equal(err.errnum, EACCES);
+	assert_non_null(strstr(err.msg, "cannot execute "));
+
+	/* a program that runs and exits 127 keeps its status */
+	write_script(script, "#!/bin/sh\nexit 127\n");
+	esfm_err_clear(&err);
+	assert_int_equal(esfm_run(argv_script, 5000, &err), -1);
+	assert_int_equal(err.errnum, 0);
+	assert_non_null(strstr(err.msg, "exited with status 127"));
+	esfm_err_clear(&err);
+	assert_int_equal(esfm_run_logged(argv_script, 5000, "tag", &err), -1);
+	assert_non_null(strstr(err.msg, "exited with status 127"));
+	tu_rmtree(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_deferred_signals),
 		cmocka_unit_test(test_run_logged_sends_output_to_the_log),
 		cmocka_unit_test(test_run_logged_does_not_wait_for_a_daemon_holding_the_pipe),
+		cmocka_unit_test(test_run_reports_exec_failure_with_its_errno),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for src/pfsettings.h: "option > pool file > built-in default"
+ * for qmax, bitstream, VM base name and pause, as one table. Each row gives
+ * the command, what the command line gave, what the pool file says, and the
+ * settings the command must run with.
+ */
+#include "testutil.h"
+
+#include "pfsettings.h"
+#include "util.h"
+
+struct row {
+	const char *what;
+	enum esfm_cmd cmd;
+	/* the command line: qn < 0 and vm NULL when not given */
+	int qn;
+	const char *b, *vm;
+	bool p;
+	/* the pool file: qmax < 0, bitstream "" and vms NULL when absent */
+	int pool_qmax;
+	const char *pool_b, *pool_vms;
+	bool pool_pause;
+	/* expected */
+	bool qmax_set;
+	unsigned qmax;
+	const char *bitstream, *vm_base;
+	bool pause;
+};
+
+static const struct row rows[] = {
+	{"init, nothing anywhere: built-in defaults", ESFM_CMD_INIT, -1, "", NULL, false, -1, "",
+	 NULL, false, false, 0, "", "everestg", false},
+	{"init, pool file: its qmax, bitstream, base", ESFM_CMD_INIT, -1, "", NULL, false, 64,
+	 "/fw/a.bit", "gpu", false, true, 64, "/fw/a.bit", "gpu", false},
+	{"init, options beat the pool file", ESFM_CMD_INIT, 16, "/fw/b.bit", "vmx", false, 64,
+	 "/fw/a.bit", "gpu", false, true, 16, "/fw/b.bit", "vmx", false},
+	{"reconf: the pool's qmax is known but not forced", ESFM_CMD_RECONF, -1, "", NULL, false,
+	 64, "/fw/a.bit", NULL, false, false, 64, "", "everestg", false},
+	{"reconf -qn: forced", ESFM_CMD_RECONF, 8, "", NULL, false, 64, "", NULL, false, true, 8,
+	 "", "everestg", false},
+	{"reconf: <reconf pause='yes'> pauses", ESFM_CMD_RECONF, -1, "", NULL, false, -1, "", NULL,
+	 true, false, 0, "", "everestg", true},
+	{"reconf -p without the pool's pause", ESFM_CMD_RECONF, -1, "", NULL, true, -1, "", NULL,
+	 false, false, 0, "", "everestg", true},
+	{"init: the pool's pause is for reconf only", ESFM_CMD_INIT, -1, "", NULL, false, -1, "",
+	 NULL, true, false, 0, "", "everestg", false},
+	/* esfm(1): --vm_names overrides the pool's <vms base>, also when it is the default */
+	{"init -vm everestg beats the pool's base", ESFM_CMD_INIT, -1, "", "everestg", false, -1,
+	 "", "gpu", false, false, 0, "", "everestg", false},
+	{"attach: the pool's base names the VMs", ESFM_CMD_ATTACH, -1, "", NULL, false, -1, "",
+	 "gpu", false, false, 0, "", "gpu", false},
+};
+
+static void test_table(void **state)
+{
+	int failures = 0;
+
+	(void)state;
+	for (size_t i = 0; i < ESFM_ARRAY_SIZE(rows); i++) {
+		const struct row *r = &rows[i];
+		struct esfm_op_opts given = {0}, out;
+		struct esfm_pool pool = {0};
+
+		/* as esfm_cli_parse and esfm_pool_load leave them */
+		snprintf(given.vm_base, sizeof(given.vm_base), "%s", r->vm ? r->vm : "everestg");
+		given.vm_base_set = r->vm != NULL;
+		given.qmax_set = r->qn >= 0;
+		given.qmax = r->qn >= 0 ? (unsigned)r->qn : 0;
+		snprintf(given.bitstream, sizeof(given.bitstream), "%s", r->b);
+		given.pause = r->p;
+		snprintf(pool.vm_base, sizeof(pool.vm_base), "%s",
+			 r->pool_vms ? r->pool_vms : "everestg");
+		pool.has_qmax = r->pool_qmax >= 0;
+		pool.qmax = r->pool_qmax >= 0 ? (unsigned)r->pool_qmax : 0;
+		snprintf(pool.bitstream, sizeof(pool.bitstream), "%s", r->pool_b);
+		pool.pause = r->pool_pause;
+
+		esfm_pf_settings(r->cmd, &given, &pool, &out);
+		if (out.qmax_set != r->qmax_set || out.qmax != r->qmax ||
+		    strcmp(out.bitstream, r->bitstream) || strcmp(out.vm_base, r->vm_base) ||
+		    out.pause != r->pause) {
+			print_error("%s: got qmax_set=%d qmax=%u bitstream='%s' vm_base='%s' "
+				    "pause=%d, expected %d %u '%s' '%s' %d\n",
+				    r->what, out.qmax_set, out.qmax, out.bitstream, out.vm_base,
+				    out.pause, r->qmax_set, r->qmax, r->bitstream, r->vm_base,
+				    r->pause);
+			failures++;
+		}
+	}
+	if (failures)
+		fail_msg("%d row(s) of the settings table failed", failures);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_table),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

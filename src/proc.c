@@ -40,9 +40,13 @@ static void devnull_stdio(void)
 		close(fd);
 }
 
-/* Grandchild: report exec failure's errno through @report_fd (CLOEXEC). */
+/*
+ * Grandchild: report its pid, then exec failure's errno, through @report_fd
+ * (CLOEXEC: end of file once exec'ed). One writer, so they arrive in order.
+ */
 static void exec_detached(char *const argv[], int report_fd)
 {
+	pid_t me = getpid();
 	int e;
 
 	devnull_stdio();
@@ -52,17 +56,19 @@ static void exec_detached(char *const argv[], int report_fd)
 	}
 	close_from(4);
 	signal(SIGPIPE, SIG_DFL);
+	if (write(report_fd, &me, sizeof(me)) != (ssize_t)sizeof(me))
+		_exit(127);
 	execv(argv[0], argv);
 	e = errno;
 	(void)!write(report_fd, &e, sizeof(e));
 	_exit(127);
 }
 
-int esfm_spawn_detached(char *const argv[], struct esfm_err *err)
+int esfm_spawn_detached(char *const argv[], long *spawned, struct esfm_err *err)
 {
 	int pipefd[2], status, child_errno = 0;
-	ssize_t n;
-	pid_t pid;
+	pid_t pid, grandchild = 0;
+	ssize_t n, np;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return esfm_err_sys(err, errno, "cannot create pipe to start %s", argv[0]);
@@ -88,11 +94,15 @@ int esfm_spawn_detached(char *const argv[], struct esfm_err *err)
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	do
+		np = read(pipefd[0], &grandchild, sizeof(grandchild));
+	while (np < 0 && errno == EINTR);
+	do
 		n = read(pipefd[0], &child_errno, sizeof(child_errno));
 	while (n < 0 && errno == EINTR);
 	close(pipefd[0]);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || np != (ssize_t)sizeof(grandchild))
 		return esfm_err_sys(err, EAGAIN, "cannot detach to start %s", argv[0]);
+	*spawned = (long)grandchild;
 	if (n == (ssize_t)sizeof(child_errno))
 		return esfm_err_sys(err, child_errno, "cannot execute %s", argv[0]);
 	return 0;

@@ -43,20 +43,9 @@ case "$want$seed" in *[!0-9]*)
 	;;
 esac
 
-missing=
-[ "$(id -u)" = 0 ] || missing="$missing root"
-[ -c /dev/fuse ] || missing="$missing /dev/fuse"
-for c in fusermount3 flock pgrep; do
-	command -v "$c" >/dev/null || missing="$missing $c"
-done
-for f in esfm esfm-hook esfm-hook-handler esfm-hook-worker tests/sim/esfm-sysfs-sim; do
-	[ -x "$build/$f" ] || missing="$missing $build/$f"
-done
-if [ -n "$missing" ]; then
-	t_fail "prerequisites of the crash injection" "missing:$missing" "(make SANITIZE=1 tests)"
-	t_done
-	exit 1
-fi
+t_require "the crash injection" "(make SANITIZE=1 tests)" root /dev/fuse fusermount3 flock pgrep \
+	"$build/esfm" "$build/esfm-hook" "$build/esfm-hook-handler" "$build/esfm-hook-worker" \
+	"$build/tests/sim/esfm-sysfs-sim"
 
 # Forks are what costs on a loaded machine: the loop below uses builtins where it can.
 now_ms() { printf '%s' $((${EPOCHREALTIME/[.,]/} / 1000)); }

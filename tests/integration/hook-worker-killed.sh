@@ -12,6 +12,8 @@ set -u
 
 top=$ESFM_TOP
 build=$ESFM_BUILD
+t_require "the killed-worker test" "(make SANITIZE=1 tests; package tcl)" root /dev/fuse fusermount3 \
+	pgrep tclsh "$build/esfm" "$build/esfm-hook" "$build/esfm-hook-worker" "$build/tests/sim/esfm-sysfs-sim"
 work=$(mktemp -d /tmp/esfm-wkill.XXXXXX)
 chmod 0755 "$work"
 mnt=$work/sys

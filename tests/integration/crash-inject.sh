@@ -141,7 +141,7 @@ write_node() {
 			printf '</domain>\n'
 		done
 		echo '</node>'
-	} >"$work/node.xml.new" && mv "$work/node.xml.new" "$work/node.xml"
+	} >"$work/node.xml.$BASHPID" && mv "$work/node.xml.$BASHPID" "$work/node.xml"
 }
 set_active() { # domain 0|1; two operations at once may call it: an O_EXCL lock file
 	until (set -o noclobber && : >"$work/node.lock") 2>/dev/null; do sleep_ms 2; done

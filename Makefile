@@ -5,6 +5,7 @@
 #   make e2e          run the nested SR-IOV + VFIO + libvirt test bed
 #   make bench        print speed and memory numbers
 #   make fuzz         run every libFuzzer harness (clang) 10^6 times, print the figures
+#   make crash        SIGKILL esfm processes at random points 1000 times, check the invariants
 #   make demo         run the demo
 #   make install      DESTDIR= PREFIX= (default /usr/local)
 #   make qemu         build the patched QEMU with device_pause (qemu/, cached in /var/tmp)
@@ -80,7 +81,7 @@ FUZZ_CFLAGS := -Ihooks -Itests/fuzz -DESFM_FUZZ_TOP='"$(CURDIR)"'
 SIM_SRCS  := $(wildcard tests/sim/*.c)
 SIM       := $(BUILDDIR)/tests/sim/esfm-sysfs-sim
 
-.PHONY: all tools tests check e2e bench fuzz fuzz-bins demo install uninstall clean format \
+.PHONY: all tools tests check e2e bench crash fuzz fuzz-bins demo install uninstall clean format \
 	qemu qemu-check install-qemu uninstall-qemu
 
 all: $(ESFM) $(HOOK) $(HANDLER) $(WORKER)
@@ -164,6 +165,13 @@ e2e:
 bench:
 	$(MAKE) tests
 	tests/bench/run-bench.sh build/release
+
+# Crash injection (tests/integration/crash-inject.sh; make check runs 50 kills of it):
+# ESFM_CRASH_KILLS (default 1000) and ESFM_CRASH_SEED (printed, to replay a run).
+crash:
+	$(MAKE) tests
+	ESFM_BUILD=$(CURDIR)/build/release ESFM_TOP=$(CURDIR) ESFM_CRASH_KILLS=$${ESFM_CRASH_KILLS:-1000} \
+		tests/integration/crash-inject.sh
 
 # libFuzzer needs clang; the library is built again with coverage instrumentation.
 fuzz-bins: $(FUZZ_BINS)

@@ -42,6 +42,7 @@ int esfm_hook_started(struct esfm_ctx *ctx, const struct esfm_domain *dom, const
 		      struct esfm_err *err)
 {
 	char *argv[] = {(char *)worker, "--conf-dir", ctx->conf.conf_dir, (char *)dom->uuid, NULL};
+	long pid;
 
 	if (dom->mode == ESFM_MODE_STATIC) {
 		for (size_t i = 0; i < dom->nreq; i++) {
@@ -53,10 +54,22 @@ int esfm_hook_started(struct esfm_ctx *ctx, const struct esfm_domain *dom, const
 		}
 		return 0;
 	}
-	if (esfm_spawn_detached(argv, err) < 0)
+	if (esfm_spawn_detached(argv, &pid, err) < 0)
 		return esfm_err_prefix(err, "domain '%s': cannot start the attach worker",
 				       dom->name);
-	esfm_info("domain '%s' (%s): attach worker started", dom->name, dom->uuid);
+	esfm_info("domain '%s' (%s): attach worker started (pid %ld)", dom->name, dom->uuid, pid);
+	/*
+	 * The reservations now wait for that worker only: if it dies before it
+	 * attaches them, reconcile frees them (the domain runs on without).
+	 */
+	for (size_t i = 0; i < dom->nreq; i++) {
+		struct esfm_err e = {0};
+		size_t n;
+
+		/* Not a reason to fail a guest that runs: the worker is at work. */
+		if (esfm_vfpool_stamp_worker(ctx, dom->req[i].pool, dom->uuid, pid, &n, &e) < 0)
+			log_failure("record the attach worker", dom, &e);
+	}
 	return 0;
 }
 

@@ -197,6 +197,21 @@ static void report(const struct esfm_ui *ui, const struct esfm_rc_findings *f, s
 		*freed += esfm_rc_count(f, ESFM_RC_FREED);
 }
 
+/* Which slots' attach workers have ended (*gone malloc'ed, one per slot; NULL if no slot). */
+static int workers_gone(const struct esfm_pool_state *st, bool **gone, struct esfm_err *err)
+{
+	*gone = NULL;
+	if (!st->nvfs)
+		return 0;
+	*gone = calloc(st->nvfs, sizeof(**gone));
+	if (!*gone)
+		return esfm_err_sys(err, ENOMEM, "cannot reconcile pool '%s'", st->pool);
+	for (size_t i = 0; i < st->nvfs; i++)
+		(*gone)[i] = st->vfs[i].worker_pid &&
+			     !esfm_proc_alive(st->vfs[i].worker_pid, st->vfs[i].worker_start);
+	return 0;
+}
+
 /*
  * The short locked cycle: load, correct, save. Facts were gathered while the
  * ledger was at generation @gen: if it changed since (a hook reserved or
@@ -208,6 +223,7 @@ static int apply(struct esfm_ctx *ctx, const struct esfm_pool *pool, unsigned lo
 {
 	struct esfm_pool_state st = {0};
 	struct esfm_state_lock lock;
+	_cleanup_free_ bool *gone = NULL;
 	int r;
 
 	*stale = false;
@@ -219,7 +235,11 @@ static int apply(struct esfm_ctx *ctx, const struct esfm_pool *pool, unsigned lo
 		*stale = true;
 	} else if (r == 0 && (r = esfm_vfpool_claim_pf(ctx, pool, &st, err)) == 0) {
 		facts->busy_live = st.busy.pid && esfm_proc_alive(st.busy.pid, st.busy.start);
-		r = esfm_reconcile(&st, facts, out, err);
+		r = workers_gone(&st, &gone, err);
+		facts->worker_gone = gone;
+		facts->nworker = gone ? st.nvfs : 0;
+		if (r == 0)
+			r = esfm_reconcile(&st, facts, out, err);
 		if (r == 0 && out->changed)
 			r = esfm_state_save(ctx->conf.state_dir, &st, err);
 	}

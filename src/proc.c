@@ -73,18 +73,26 @@ static int exec_report_read(int fd)
 	return n == (ssize_t)sizeof(child_errno) ? child_errno : 0;
 }
 
-/* Grandchild of esfm_spawn_detached. */
+/*
+ * Grandchild of esfm_spawn_detached: reports its pid first, then (through
+ * exec_or_report) an exec failure's errno. One writer, so they arrive in order.
+ */
 static void exec_detached(char *const argv[], int report_fd)
 {
+	pid_t me = getpid();
+
 	devnull_stdio();
 	signal(SIGPIPE, SIG_DFL);
+	if (write(report_fd, &me, sizeof(me)) != (ssize_t)sizeof(me))
+		_exit(127);
 	exec_or_report(argv, report_fd);
 }
 
-int esfm_spawn_detached(char *const argv[], struct esfm_err *err)
+int esfm_spawn_detached(char *const argv[], long *spawned, struct esfm_err *err)
 {
 	int pipefd[2], status, child_errno;
-	pid_t pid;
+	pid_t pid, grandchild = 0;
+	ssize_t np;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return esfm_err_sys(err, errno, "cannot create pipe to start %s", argv[0]);
@@ -109,9 +117,13 @@ int esfm_spawn_detached(char *const argv[], struct esfm_err *err)
 	close(pipefd[1]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	do
+		np = read(pipefd[0], &grandchild, sizeof(grandchild));
+	while (np < 0 && errno == EINTR);
 	child_errno = exec_report_read(pipefd[0]);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || np != (ssize_t)sizeof(grandchild))
 		return esfm_err_sys(err, EAGAIN, "cannot detach to start %s", argv[0]);
+	*spawned = (long)grandchild;
 	if (child_errno)
 		return esfm_err_sys(err, child_errno, "cannot execute %s", argv[0]);
 	return 0;

@@ -14,9 +14,10 @@
 /*
  * Start @argv fully detached (double fork, setsid, fds 0-2 on /dev/null,
  * every other fd closed) so nothing holds the caller's stdout/stderr, and
- * return once it has exec'ed. Exec failure is reported as an error.
+ * return once it has exec'ed, its pid in *pid (it is not our child: it may
+ * have ended already). Exec failure is reported as an error.
  */
-int esfm_spawn_detached(char *const argv[], struct esfm_err *err);
+int esfm_spawn_detached(char *const argv[], long *pid, struct esfm_err *err);
 
 /*
  * Run @argv in its own process group and wait at most @timeout_ms (then

@@ -131,15 +131,35 @@ static void judge_free(struct rc *c, struct esfm_vf_slot *s)
 		conflict(c, s, d, d2);
 }
 
-/* Why the recorded holder @o (readable, not holding @s live) no longer holds it; NULL: keep. */
-static const char *stale_reason(const struct esfm_vf_slot *s, const struct esfm_rc_domain *o)
+static bool worker_gone(const struct esfm_rc_facts *f, const struct esfm_vf_slot *s)
+{
+	return s->worker_pid && f->worker_gone && s->index < f->nworker && f->worker_gone[s->index];
+}
+
+/*
+ * Why the recorded holder @o (readable, not holding @s live) no longer holds
+ * it, in @buf; NULL: keep.
+ */
+static const char *stale_reason(const struct esfm_rc_facts *f, const struct esfm_vf_slot *s,
+				const struct esfm_rc_domain *o, char *buf, size_t len)
 {
 	const struct esfm_rc_hold *h = hold_of(o, s->index);
 	bool config = h && h->config;
 
-	if (s->state == ESFM_VF_RESERVED)
-		/* Reserved at prepare: kept while its domain starts or runs (the worker attaches). */
-		return o->running ? NULL : "its VM is not running";
+	if (s->state == ESFM_VF_RESERVED) {
+		/*
+		 * Reserved at prepare: kept while its domain starts, and once it runs
+		 * while the attach worker started for it lives; a dead worker attaches
+		 * nothing (the domain runs on without the VF).
+		 */
+		if (!o->running)
+			return "its VM is not running";
+		if (!worker_gone(f, s))
+			return NULL;
+		snprintf(buf, len, "its attach worker (pid %ld) died before attaching it",
+			 s->worker_pid);
+		return buf;
+	}
 	if (s->origin == ESFM_ORIGIN_HOOK)
 		return o->running ? "its VM does not hold it" : "its VM is not running";
 	/* An operator's assignment persists in the VM's configuration. */
@@ -153,7 +173,7 @@ static void judge_held(struct rc *c, struct esfm_vf_slot *s)
 	const struct esfm_rc_domain *o = find_dom(c->f, s->uuid), *d, *d2;
 	bool mine = !c->f->only_uuid || !strcmp(s->uuid, c->f->only_uuid);
 	size_t n = live_holders(c->f, s->index, &d, &d2);
-	char a[ESFM_PCI_ADDR_STRLEN];
+	char a[ESFM_PCI_ADDR_STRLEN], buf[96];
 	const char *why;
 
 	if (!mine && n == 0)
@@ -173,6 +193,8 @@ static void judge_held(struct rc *c, struct esfm_vf_slot *s)
 	if (o && holds_live(o, s->index)) {
 		if (s->state == ESFM_VF_RESERVED) {
 			s->state = ESFM_VF_ATTACHED;
+			s->worker_pid = 0;
+			s->worker_start = 0;
 			note(c, ESFM_RC_ADOPTED, s->index,
 			     "VF %u reserved for '%s' is in its live XML: recorded as attached",
 			     s->index, s->name);
@@ -203,7 +225,7 @@ static void judge_held(struct rc *c, struct esfm_vf_slot *s)
 	if (!o)
 		why = "its VM no longer exists";
 	else
-		why = stale_reason(s, o);
+		why = stale_reason(c->f, s, o, buf, sizeof(buf));
 	if (!why)
 		return;
 	note(c, ESFM_RC_FREED, s->index, "free VF %u (%s), %s by '%s': %s", s->index,

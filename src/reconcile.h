@@ -60,10 +60,16 @@ struct esfm_rc_facts {
 	const char *only_uuid;
 	/* Whether the pool's busy mark names a live operation. */
 	bool busy_live;
+	/*
+	 * worker_gone[i]: the attach worker recorded on slot i (worker_pid) has
+	 * ended. NULL, or i >= nworker: not known, the reservation is kept.
+	 */
+	const bool *worker_gone;
+	size_t nworker;
 };
 
 enum esfm_rc_kind {
-	ESFM_RC_FREED,	   /* the recorded holder does not hold it: freed */
+	ESFM_RC_FREED,	   /* the recorded holder does not hold it (or its attach died): freed */
 	ESFM_RC_ADOPTED,   /* a domain holds it live, the ledger did not say so: recorded */
 	ESFM_RC_UNKNOWN,   /* libvirt could not tell: left alone */
 	ESFM_RC_CONFLICT,  /* two domains hold it live: left with the first, reported */

@@ -234,6 +234,16 @@ static int parse_slot(xmlNodePtr n, struct esfm_vf_slot *s, const char *path, st
 			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid since '%s'",
 					    path, xmlGetLineNo(n), v);
 	}
+	if (esfm_xml_prop(n, "worker-pid", v, sizeof(v)) != 0) {
+		errno = 0;
+		s->worker_pid = strtol(v, &end, 10);
+		if (errno || end == v || *end || s->worker_pid <= 0)
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+					    "%s:%ld: invalid worker-pid '%s'", path,
+					    xmlGetLineNo(n), v);
+		esfm_xml_prop(n, "worker-start", v, sizeof(v));
+		s->worker_start = strtoull(v, NULL, 10);
+	}
 	if (s->state != ESFM_VF_FREE && !s->uuid[0])
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: vf %u is %s but has no owner",
 				    path, xmlGetLineNo(n), idx, state);
@@ -419,6 +429,14 @@ static int slot_to_xml(xmlNodePtr root, const struct esfm_vf_slot *s)
 	    (s->alias[0] && set_prop(n, "alias", s->alias) < 0) ||
 	    (s->last_uuid[0] && set_prop(n, "last-uuid", s->last_uuid) < 0))
 		return -1;
+	if (s->worker_pid) {
+		snprintf(v, sizeof(v), "%ld", s->worker_pid);
+		if (set_prop(n, "worker-pid", v) < 0)
+			return -1;
+		snprintf(v, sizeof(v), "%llu", s->worker_start);
+		if (set_prop(n, "worker-start", v) < 0)
+			return -1;
+	}
 	snprintf(v, sizeof(v), "%lld", s->since);
 	return set_prop(n, "since", v);
 }
@@ -566,6 +584,8 @@ void esfm_state_set_free(struct esfm_vf_slot *s)
 	s->state = ESFM_VF_FREE;
 	s->origin = ESFM_ORIGIN_NONE;
 	s->uuid[0] = s->name[0] = s->alias[0] = '\0';
+	s->worker_pid = 0;
+	s->worker_start = 0;
 	s->since = time(NULL);
 }
 
@@ -578,6 +598,8 @@ void esfm_state_set_owner(struct esfm_vf_slot *s, enum esfm_vf_state state,
 	snprintf(s->uuid, sizeof(s->uuid), "%s", uuid);
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	snprintf(s->alias, sizeof(s->alias), "%s", alias ? alias : "");
+	s->worker_pid = 0;
+	s->worker_start = 0;
 	s->since = time(NULL);
 }
 

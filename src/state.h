@@ -43,6 +43,13 @@ struct esfm_vf_slot {
 	char alias[96];			  /* hostdev alias in the guest */
 	char last_uuid[ESFM_UUID_STRLEN]; /* last owner: gets the same VF back if free */
 	long long since;		  /* time of the last change (epoch seconds) */
+	/*
+	 * A reservation whose domain reached `started`: the attach worker started
+	 * for it (pid and process start time; 0: none yet). Cleared when the slot
+	 * leaves `reserved`. A reservation whose worker is gone is not in flight.
+	 */
+	long worker_pid;
+	unsigned long long worker_start;
 };
 
 /*
@@ -144,8 +151,9 @@ void esfm_journal_clear(struct esfm_journal *j);
  */
 int esfm_state_resize(struct esfm_pool_state *st, size_t n, struct esfm_err *err);
 
-/* Mark a slot: free clears owner and alias and remembers the last owner. */
+/* Mark a slot: free clears owner, alias and worker, and remembers the last owner. */
 void esfm_state_set_free(struct esfm_vf_slot *s);
+/* A new owner: no attach worker recorded yet. */
 void esfm_state_set_owner(struct esfm_vf_slot *s, enum esfm_vf_state state,
 			  enum esfm_vf_origin origin, const char *uuid, const char *name,
 			  const char *alias);

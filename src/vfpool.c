@@ -254,6 +254,9 @@ static int reserve_locked(struct esfm_ctx *ctx, const struct esfm_pool *pool,
 		else if (s->origin == ESFM_ORIGIN_HOOK && s->state != ESFM_VF_RESERVED)
 			/* A loan whose release was missed: the worker attaches reserved VFs only. */
 			s->state = ESFM_VF_RESERVED;
+		/* A new start: the worker of an earlier one has nothing to do with it. */
+		s->worker_pid = 0;
+		s->worker_start = 0;
 		esfm_info("pool '%s': VF %u (%s) reserved for domain '%s' (%s)", pool->name,
 			  picks[i], esfm_pci_addr_str(&s->addr, addr), dom->name, dom->uuid);
 	}
@@ -378,6 +381,10 @@ static bool mark_slot(struct esfm_vf_slot *s, void *data)
 	esfm_info("pool '%s': VF %u of domain '%s' %s -> %s", a->pool, s->index, s->name,
 		  esfm_vf_state_name(a->from), esfm_vf_state_name(a->to));
 	s->state = a->to;
+	if (a->to != ESFM_VF_RESERVED) {
+		s->worker_pid = 0;
+		s->worker_start = 0;
+	}
 	return true;
 }
 
@@ -388,6 +395,36 @@ int esfm_vfpool_mark(struct esfm_ctx *ctx, const char *pool, const char *uuid, i
 	struct mark_args a = {pool, uuid, index, from, to};
 
 	return update_slots(ctx, pool, "esfm mark", mark_slot, &a, changed, err);
+}
+
+struct worker_args {
+	const char *pool;
+	const char *uuid;
+	long pid;
+	unsigned long long start;
+};
+
+static bool stamp_slot(struct esfm_vf_slot *s, void *data)
+{
+	struct worker_args *a = data;
+
+	if (s->state != ESFM_VF_RESERVED || s->origin != ESFM_ORIGIN_HOOK ||
+	    strcmp(s->uuid, a->uuid))
+		return false;
+	s->worker_pid = a->pid;
+	s->worker_start = a->start;
+	return true;
+}
+
+int esfm_vfpool_stamp_worker(struct esfm_ctx *ctx, const char *pool, const char *uuid, long pid,
+			     size_t *stamped, struct esfm_err *err)
+{
+	struct worker_args a = {pool, uuid, pid, 0};
+
+	/* Unreadable: it has ended already, and a start time of 0 matches no process. */
+	if (esfm_proc_start_time(pid, &a.start) < 0)
+		a.start = 0;
+	return update_slots(ctx, pool, "esfm started", stamp_slot, &a, stamped, err);
 }
 
 struct reconnect_args {

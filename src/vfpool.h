@@ -78,6 +78,15 @@ int esfm_vfpool_mark(struct esfm_ctx *ctx, const char *pool, const char *uuid, i
 		     struct esfm_err *err);
 
 /*
+ * started: record @pid (the attach worker just started for @uuid, and its
+ * process start time) on @uuid's hook reservations in @pool; *stamped counts
+ * them. Reconcile frees a reservation whose worker is gone and whose domain
+ * does not hold the VF.
+ */
+int esfm_vfpool_stamp_worker(struct esfm_ctx *ctx, const char *pool, const char *uuid, long pid,
+			     size_t *stamped, struct esfm_err *err);
+
+/*
  * reconnect: make the ledger agree with a running domain's live XML, by
  * reconcile limited to @dom (see reconcile.h): every VF of @pool's PF that
  * its live XML holds (matched on the source address, whatever the alias) is

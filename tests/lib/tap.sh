@@ -49,6 +49,26 @@ t_run() {
 	rm -f "$of" "$ef"
 }
 
+# t_require WHAT HINT NEED...: each NEED is "root", a device under /dev, an executable path
+# (with a /) or a command name. When one is missing: one failed check naming them and HINT,
+# the plan, exit 1 (a script that cannot run must not pass).
+t_require() {
+	local what=$1 hint=$2 n missing=
+	shift 2
+	for n in "$@"; do
+		case $n in
+		root) [ "$(id -u)" = 0 ] || missing="$missing root" ;;
+		/dev/*) [ -c "$n" ] || missing="$missing $n" ;;
+		*/*) [ -x "$n" ] || missing="$missing $n" ;;
+		*) command -v "$n" >/dev/null || missing="$missing $n" ;;
+		esac
+	done
+	[ -n "$missing" ] || return 0
+	t_fail "prerequisites of $what" "missing:$missing" "$hint"
+	t_done
+	exit 1
+}
+
 t_done() {
 	echo "1..$t_n"
 	[ "$t_failed" -eq 0 ]

@@ -2,8 +2,10 @@
 /*
  * Unit tests for src/reconcile.h as a table: a ledger, what sysfs and libvirt
  * show, the ledger expected afterwards and the findings. Slots are written
- * "<state> <origin> <owner letter>" ("free" for a free one); a domain's holds
- * "<index><L|C|LC>" (L: live XML, C: persistent XML).
+ * "<state> <origin> <owner letter>" ("free" for a free one), a reservation
+ * with " worker" or " dead-worker" when an attach worker is recorded on it
+ * (alive, or ended); a domain's holds "<index><L|C|LC>" (L: live XML, C:
+ * persistent XML).
  */
 #include "testutil.h"
 
@@ -43,13 +45,15 @@ static void name_of(char id, char *buf)
 	snprintf(buf, ESFM_DOM_NAME_MAX, "vm-%c", id);
 }
 
-static void set_slot(struct esfm_vf_slot *s, const char *spec)
+/* Returns whether the slot's recorded attach worker has ended. */
+static bool set_slot(struct esfm_vf_slot *s, const char *spec)
 {
 	char st[16], origin[8], id = 0, uuid[ESFM_UUID_STRLEN], name[ESFM_DOM_NAME_MAX];
+	char worker[16] = "";
 
 	if (!strcmp(spec, "free"))
-		return;
-	assert_int_equal(sscanf(spec, "%15s %7s %c", st, origin, &id), 3);
+		return false;
+	assert_true(sscanf(spec, "%15s %7s %c %15s", st, origin, &id, worker) >= 3);
 	uuid_of(id, uuid);
 	name_of(id, name);
 	esfm_state_set_owner(s,
@@ -58,6 +62,11 @@ static void set_slot(struct esfm_vf_slot *s, const char *spec)
 						       : ESFM_VF_PAUSED,
 			     !strcmp(origin, "cli") ? ESFM_ORIGIN_CLI : ESFM_ORIGIN_HOOK, uuid,
 			     name, "ua-esfm-fpga0-x");
+	if (worker[0]) {
+		s->worker_pid = 4343;
+		s->worker_start = 77;
+	}
+	return !strcmp(worker, "dead-worker");
 }
 
 static void slot_text(const struct esfm_vf_slot *s, char *buf, size_t len)
@@ -103,6 +112,7 @@ static int run_case(const struct rcase *c)
 	struct esfm_rc_facts f = {0};
 	struct esfm_err err = {0};
 	char only[ESFM_UUID_STRLEN];
+	bool gone[MAXS] = {0};
 	size_t n = 0, nd = 0, nwant = 0;
 	int bad = 0;
 
@@ -111,7 +121,7 @@ static int run_case(const struct rcase *c)
 		n++;
 	assert_int_equal(esfm_state_resize(&st, n, &err), 0);
 	for (size_t i = 0; i < n; i++)
-		set_slot(&st.vfs[i], c->ledger[i]);
+		gone[i] = set_slot(&st.vfs[i], c->ledger[i]);
 	if (c->busy) {
 		st.busy.pid = 4242;
 		snprintf(st.busy.what, sizeof(st.busy.what), "esfm reconf 2");
@@ -129,6 +139,8 @@ static int run_case(const struct rcase *c)
 	f.doms = doms;
 	f.ndoms = nd;
 	f.busy_live = c->busy_live;
+	f.worker_gone = gone;
+	f.nworker = n;
 	if (c->only) {
 		uuid_of(c->only, only);
 		f.only_uuid = only;
@@ -226,6 +238,23 @@ static const struct rcase cases[] = {
 	 1,
 	 .doms = {{'a'}},
 	 .want = {"reserved hook a", NULL}},
+	{"a running domain's reservation whose attach worker lives: kept",
+	 {"reserved hook a worker", NULL},
+	 1,
+	 .doms = {{'a'}},
+	 .want = {"reserved hook a", NULL}},
+	{"a running domain's reservation whose attach worker died: freed",
+	 {"reserved hook a dead-worker", "reserved hook b", NULL},
+	 2,
+	 .doms = {{'a'}, {'b'}},
+	 .want = {"free", "reserved hook b", NULL},
+	 .freed = 1},
+	{"... unless the worker attached it before it died: attached",
+	 {"reserved hook a dead-worker", NULL},
+	 1,
+	 .doms = {{'a', .holds = "0L"}},
+	 .want = {"attached hook a", NULL},
+	 .adopted = 1},
 	{"a reservation of a stopped domain: freed",
 	 {"reserved hook a", NULL},
 	 1,

@@ -158,6 +158,8 @@ static void fill_state(struct esfm_pool_state *st)
 	snprintf(st->vfs[0].last_uuid, sizeof(st->vfs[0].last_uuid), UUID_C);
 	esfm_state_set_owner(&st->vfs[1], ESFM_VF_RESERVED, ESFM_ORIGIN_HOOK, UUID_A, "everestg1",
 			     "ua-esfm-fpga0-1");
+	st->vfs[1].worker_pid = 31337;
+	st->vfs[1].worker_start = 18446744073709551615ULL;
 	esfm_state_set_owner(&st->vfs[2], ESFM_VF_ATTACHED, ESFM_ORIGIN_CLI, UUID_B,
 			     "lab \"vm\" <2> & 'co' é", "ua-esfm-fpga0-2");
 	snprintf(st->vfs[2].last_uuid, sizeof(st->vfs[2].last_uuid), UUID_A);
@@ -178,6 +180,8 @@ static void assert_slot_equal(const struct esfm_vf_slot *a, const struct esfm_vf
 	assert_string_equal(a->alias, b->alias);
 	assert_string_equal(a->last_uuid, b->last_uuid);
 	assert_int_equal(a->since, b->since);
+	assert_int_equal(a->worker_pid, b->worker_pid);
+	assert_true(a->worker_start == b->worker_start);
 }
 
 static void assert_state_equal(const struct esfm_pool_state *a, const struct esfm_pool_state *b)
@@ -1347,7 +1351,7 @@ int main(void)
 		T(test_load_invalid_pool_name),
 		T(test_save_load_round_trip),
 		T(test_busy_mark_round_trip),
-	T(test_round_trip_extremes),
+		T(test_round_trip_extremes),
 		T(test_round_trip_empty_state),
 		T(test_round_trip_since_after_2106),
 		T(test_generation_increments),

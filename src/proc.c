@@ -129,59 +129,6 @@ int esfm_spawn_detached(char *const argv[], long *spawned, struct esfm_err *err)
 	return 0;
 }
 
-struct out_lines;
-static int run_result(int status, char *const argv[], int report_fd, struct out_lines *o,
-		      struct esfm_err *err);
-
-int esfm_run(char *const argv[], long timeout_ms, struct esfm_err *err)
-{
-	long long deadline = esfm_now_ms() + timeout_ms;
-	int report[2], status;
-	pid_t pid, r;
-
-	if (pipe2(report, O_CLOEXEC) < 0)
-		return esfm_err_sys(err, errno, "cannot create a pipe for %s", argv[0]);
-	pid = fork();
-	if (pid < 0) {
-		int e = errno;
-
-		close(report[0]);
-		close(report[1]);
-		return esfm_err_sys(err, e, "cannot fork to run %s", argv[0]);
-	}
-	if (pid == 0) {
-		setpgid(0, 0);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		exec_or_report(argv, report[1]);
-	}
-	/* Both sides set the group: whichever runs first, it exists before any kill. */
-	setpgid(pid, pid);
-	close(report[1]);
-	for (;;) {
-		r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
-			break;
-		if (r < 0 && errno != EINTR) {
-			int e = errno;
-
-			close(report[0]);
-			return esfm_err_sys(err, e, "cannot wait for %s", argv[0]);
-		}
-		if (esfm_now_ms() >= deadline) {
-			kill(-pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			close(report[0]);
-			esfm_err_set(err, ESFM_ERR_FAILED, ETIMEDOUT,
-				     "%s did not finish within %ld s", argv[0], timeout_ms / 1000);
-			return -1;
-		}
-		esfm_sleep_ms(20);
-	}
-	return run_result(status, argv, report[0], NULL, err);
-}
-
 /* Splits a program's output into lines for the log; keeps the last one. */
 struct out_lines {
 	const char *tag;
@@ -279,48 +226,61 @@ static int run_result(int status, char *const argv[], int report_fd, struct out_
 	return run_failed(o, err, 0, "%s was killed by signal %d", argv[0], WTERMSIG(status));
 }
 
-int esfm_run_logged(char *const argv[], long timeout_ms, const char *tag, struct esfm_err *err)
+/*
+ * esfm_run (@tag NULL: the program's stdout and stderr are ours) and
+ * esfm_run_logged (@tag: they go to the log through a pipe, stdin is
+ * /dev/null).
+ */
+static int run(char *const argv[], long timeout_ms, const char *tag, struct esfm_err *err)
 {
 	long long deadline = esfm_now_ms() + timeout_ms;
 	struct out_lines out = {.tag = tag};
-	int pipefd[2], report[2], status, open_end = 1;
+	struct out_lines *o = tag ? &out : NULL;
+	int pipefd[2] = {-1, -1}, report[2], status, open_end = tag != NULL;
 	pid_t pid, r;
 
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
+	if (pipe2(report, O_CLOEXEC) < 0)
 		return esfm_err_sys(err, errno, "cannot create a pipe for %s", argv[0]);
-	if (pipe2(report, O_CLOEXEC) < 0) {
+	if (tag && pipe2(pipefd, O_CLOEXEC) < 0) {
 		int e = errno;
 
-		close(pipefd[0]);
-		close(pipefd[1]);
+		close(report[0]);
+		close(report[1]);
 		return esfm_err_sys(err, e, "cannot create a pipe for %s", argv[0]);
 	}
 	pid = fork();
 	if (pid < 0) {
 		int e = errno;
 
-		close(pipefd[0]);
-		close(pipefd[1]);
 		close(report[0]);
 		close(report[1]);
+		if (tag) {
+			close(pipefd[0]);
+			close(pipefd[1]);
+		}
 		return esfm_err_sys(err, e, "cannot fork to run %s", argv[0]);
 	}
 	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY);
-
 		setpgid(0, 0);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
-		if (null < 0 || dup2(null, 0) < 0 || dup2(pipefd[1], 1) < 0 ||
-		    dup2(pipefd[1], 2) < 0)
-			_exit(126);
+		if (tag) {
+			int null = open("/dev/null", O_RDONLY);
+
+			if (null < 0 || dup2(null, 0) < 0 || dup2(pipefd[1], 1) < 0 ||
+			    dup2(pipefd[1], 2) < 0)
+				_exit(126);
+		}
 		exec_or_report(argv, report[1]);
 	}
+	/* Both sides set the group: whichever runs first, it exists before any kill. */
 	setpgid(pid, pid);
-	close(pipefd[1]);
 	close(report[1]);
-	fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+	if (tag) {
+		close(pipefd[1]);
+		fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+	}
 	for (;;) {
 		struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
 
@@ -330,31 +290,46 @@ int esfm_run_logged(char *const argv[], long timeout_ms, const char *tag, struct
 		if (r < 0 && errno != EINTR) {
 			int e = errno;
 
-			close(pipefd[0]);
+			if (tag)
+				close(pipefd[0]);
 			close(report[0]);
 			return esfm_err_sys(err, e, "cannot wait for %s", argv[0]);
 		}
 		if (esfm_now_ms() >= deadline) {
 			kill(-pid, SIGKILL);
 			waitpid(pid, &status, 0);
-			out_read(pipefd[0], &out);
-			out_flush(&out);
-			close(pipefd[0]);
+			if (tag) {
+				out_read(pipefd[0], &out);
+				out_flush(&out);
+				close(pipefd[0]);
+			}
 			close(report[0]);
-			return run_failed(&out, err, ETIMEDOUT, "%s did not finish within %ld s",
+			return run_failed(o, err, ETIMEDOUT, "%s did not finish within %ld s",
 					  argv[0], timeout_ms / 1000);
 		}
-		/* Once the pipe is at its end only the exit is left to wait for. */
+		/* Once the pipe is at its end (or without one) only the exit is left to wait for. */
 		if (open_end && poll(&pfd, 1, 20) > 0 && out_read(pipefd[0], &out) < 0)
 			open_end = 0;
 		else if (!open_end)
 			esfm_sleep_ms(20);
 	}
-	/* What it wrote before exiting; a daemon still holding the pipe is not waited for. */
-	out_read(pipefd[0], &out);
-	out_flush(&out);
-	close(pipefd[0]);
-	return run_result(status, argv, report[0], &out, err);
+	if (tag) {
+		/* What it wrote before exiting; a daemon still holding the pipe is not waited for. */
+		out_read(pipefd[0], &out);
+		out_flush(&out);
+		close(pipefd[0]);
+	}
+	return run_result(status, argv, report[0], o, err);
+}
+
+int esfm_run(char *const argv[], long timeout_ms, struct esfm_err *err)
+{
+	return run(argv, timeout_ms, NULL, err);
+}
+
+int esfm_run_logged(char *const argv[], long timeout_ms, const char *tag, struct esfm_err *err)
+{
+	return run(argv, timeout_ms, tag, err);
 }
 
 int esfm_self_dir(char *buf, size_t len, struct esfm_err *err)

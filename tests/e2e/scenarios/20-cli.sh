@@ -175,7 +175,7 @@ t_is "sriov_numvfs was not touched" "$(cat "/sys/bus/pci/devices/$pf/sriov_numvf
 esfm_ "the next command, list_vf_vm" 0 "$pf" list_vf_vm
 t_like "... says the change was cut off and is being recovered" "$E_err" \
 	"pool 'nvme0': a change to 2 VFs was cut off half way; recovering"
-t_like "... says it gave VF 0 back to everestg0" "$E_out" \
+t_like "... says it gave VF 0 back to everestg0" "$E_err" \
 	"pool 'nvme0': recover: VF 0 re-attached to 'everestg0'"
 t_ok "everestg0 has VF 0 again" has_alias everestg0 ua-esfm-nvme0-0
 t_like "... listed as live in everestg0" "$E_out" "^0 +[0-9a-f:.]+ +everestg0 +yes"

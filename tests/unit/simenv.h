@@ -63,16 +63,7 @@ static char *sim_read(const char *rel)
 
 static inline void expect_attr(const char *rel, const char *want)
 {
-	char *got = sim_read(rel);
-	char shown[128];
-
-	if (!strcmp(got, want)) {
-		free(got);
-		return;
-	}
-	snprintf(shown, sizeof(shown), "%s", got);
-	free(got);
-	fail_msg("%s reads '%s', expected '%s'", rel, shown, want);
+	tu_assert_text(rel, sim_read(rel), want);
 }
 
 /* The driver a device is bound to, "" if none. */

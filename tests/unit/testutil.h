@@ -156,9 +156,9 @@ static inline char *tu_slurp(const char *path)
  * Fail unless the file @path holds exactly @want. Frees what it read before
  * failing, so a failed check leaks nothing.
  */
-static inline void tu_assert_file(const char *path, const char *want)
+/* Fail unless @got (freed here) is @want; @what names it in the message. */
+static inline void tu_assert_text(const char *what, char *got, const char *want)
 {
-	char *got = tu_slurp(path);
 	char shown[256];
 
 	if (!strcmp(got, want)) {
@@ -167,7 +167,12 @@ static inline void tu_assert_file(const char *path, const char *want)
 	}
 	snprintf(shown, sizeof(shown), "%s", got);
 	free(got);
-	fail_msg("%s holds '%s', expected '%s'", path, shown, want);
+	fail_msg("%s holds '%s', expected '%s'", what, shown, want);
+}
+
+static inline void tu_assert_file(const char *path, const char *want)
+{
+	tu_assert_text(path, tu_slurp(path), want);
 }
 
 /* True if @path exists (lstat: a dangling symlink counts). */

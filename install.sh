@@ -8,7 +8,7 @@
 #   <prefix>/bin/esfm
 #   <prefix>/libexec/esfm/esfm-hook, esfm-hook-handler, esfm-hook-worker (real files,
 #       side by side: each finds the next one next to its own resolved path)
-#   <prefix>/share/esfm/hostdev.xml, pool.rng          (the binaries' ESFM_DATADIR)
+#   <prefix>/share/esfm/hostdev.xml, identity.xml, pool.rng  (the binaries' ESFM_DATADIR)
 #   <prefix>/share/esfm/program-vivado.tcl, program-xsct.tcl, program-args.tcl  (JTAG, flash_tool)
 #   <prefix>/share/man/man1/esfm.1, man5/esfm-pool.5, man8/esfm-hook.8
 #   <prefix>/share/bash-completion/completions/esfm
@@ -353,8 +353,8 @@ check_build() {
 	for f in esfm esfm-hook esfm-hook-handler esfm-hook-worker; do
 		[ -x "$builddir/$f" ] || die "$builddir/$f not found: build first (make), or give --builddir"
 	done
-	for f in xml-templates/hostdev.xml xml-templates/pool.rng flash/program-vivado.tcl \
-		flash/program-xsct.tcl flash/program-args.tcl; do
+	for f in xml-templates/hostdev.xml xml-templates/identity.xml xml-templates/pool.rng \
+		flash/program-vivado.tcl flash/program-xsct.tcl flash/program-args.tcl; do
 		[ -f "$top/$f" ] || die "$top/$f missing"
 	done
 	[ -f "$top/completion/esfm" ] || die "$top/completion/esfm missing"
@@ -512,6 +512,7 @@ do_install() {
 	install_file "$builddir/esfm-hook-handler" "$libexecdir/esfm-hook-handler" 755
 	install_file "$builddir/esfm-hook-worker" "$libexecdir/esfm-hook-worker" 755
 	install_file "$top/xml-templates/hostdev.xml" "$datadir/hostdev.xml" 644
+	install_file "$top/xml-templates/identity.xml" "$datadir/identity.xml" 644
 	install_file "$top/xml-templates/pool.rng" "$datadir/pool.rng" 644
 	install_file "$top/flash/program-vivado.tcl" "$datadir/program-vivado.tcl" 644
 	install_file "$top/flash/program-xsct.tcl" "$datadir/program-xsct.tcl" 644

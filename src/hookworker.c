@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guestdev.h"
 #include "hostdev.h"
 #include "log.h"
+#include "pool.h"
 #include "util.h"
 #include "virt.h"
 
@@ -29,14 +31,67 @@ static void record_failure(struct worker *w, const char *pool, struct esfm_err *
 	esfm_err_format(e, w->error, sizeof(w->error));
 }
 
+struct flashed {
+	char bitstream[sizeof(((struct esfm_pool_state *)0)->bitstream)];
+	char kind[sizeof(((struct esfm_pool_state *)0)->bitstream_kind)];
+};
+
+static int read_flashed(struct esfm_pool_state *st, void *data, struct esfm_err *err)
+{
+	struct flashed *f = data;
+
+	(void)err;
+	snprintf(f->bitstream, sizeof(f->bitstream), "%s", st->bitstream);
+	snprintf(f->kind, sizeof(f->kind), "%s", st->bitstream_kind);
+	return 1; /* nothing to save */
+}
+
+/* What the guest is told about VF @a: the pool's PF and the kind of its bitstream. */
+static int identity_of(struct worker *w, const struct esfm_allocation *a, struct esfm_pool *pool,
+		       struct flashed *f, struct esfm_vf_identity *id, struct esfm_err *err)
+{
+	if (esfm_pool_load(&w->ctx->conf, a->pool, pool, err) < 0 ||
+	    esfm_vfpool_update(w->ctx, a->pool, "esfm-hook-worker", read_flashed, f, err) < 0)
+		return -1;
+	*id = (struct esfm_vf_identity){
+		.pool = a->pool,
+		.index = a->index,
+		.pf = pool->pf,
+		.kind = esfm_identity_kind(f->bitstream, f->kind, pool->bitstream_kind),
+	};
+	return 0;
+}
+
 static int attach_one(struct worker *w, const struct esfm_allocation *a, struct esfm_err *err)
 {
 	_cleanup_free_ char *xml = NULL;
+	_cleanup_free_ struct esfm_pool *pool = calloc(1, sizeof(*pool));
+	_cleanup_free_ struct flashed *f = calloc(1, sizeof(*f));
+	struct esfm_vf_identity id;
+	struct esfm_err warn = {0};
+	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8];
+	bool warned;
 	size_t n;
 
-	if (esfm_hostdev_xml(w->ctx->conf.template_dir, &a->addr, a->alias, &xml, err) < 0 ||
-	    esfm_virt_attach(w->dom, xml, ESFM_VIRT_LIVE, err) < 0)
+	if (!pool || !f)
+		return esfm_err_sys(err, ENOMEM, "cannot attach VF %u", a->index);
+	if (esfm_hostdev_xml(w->ctx->conf.template_dir, &a->addr, a->alias, &xml, err) < 0)
 		return -1;
+	if (identity_of(w, a, pool, f, &id, &warn) < 0) {
+		/* The VF is what the guest was promised; its identity is a courtesy. */
+		esfm_err_prefix(&warn,
+				"VM '%s': VF %u of pool '%s' is attached without its "
+				"identity channel",
+				w->info.name, a->index, a->pool);
+		esfm_warn("%s", esfm_err_format(&warn, msg, sizeof(msg)));
+		if (esfm_virt_attach(w->dom, xml, ESFM_VIRT_LIVE, err) < 0)
+			return -1;
+	} else if (esfm_guestdev_attach(w->dom, w->ctx->conf.template_dir, xml, &id, ESFM_VIRT_LIVE,
+					&warned, &warn, err) < 0) {
+		return -1;
+	} else if (warned) {
+		esfm_warn("%s", esfm_err_format(&warn, msg, sizeof(msg)));
+	}
 	if (esfm_vfpool_mark(w->ctx, a->pool, w->info.uuid, (int)a->index, ESFM_VF_RESERVED,
 			     ESFM_VF_ATTACHED, &n, err) < 0)
 		return -1;

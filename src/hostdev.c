@@ -13,17 +13,51 @@
 #include "util.h"
 #include "xmlutil.h"
 
-int esfm_hostdev_alias(const char *pool, unsigned index, char *buf, size_t len,
-		       struct esfm_err *err)
+/* "<prefix><pool>-<index>" with '.' written as '_': libvirt allows only [A-Za-z0-9_-]. */
+static int user_alias(const char *prefix, const char *pool, unsigned index, char *buf, size_t len,
+		      struct esfm_err *err)
 {
-	size_t n = strlen(ESFM_ALIAS_PREFIX);
-
-	if (esfm_snprintf(buf, len, err, ESFM_ALIAS_PREFIX "%s-%u", pool, index) < 0)
+	if (esfm_snprintf(buf, len, err, "%s%s-%u", prefix, pool, index) < 0)
 		return -1;
-	for (char *p = buf + n; *p; p++)
+	for (char *p = buf + strlen(prefix); *p; p++)
 		if (*p == '.')
 			*p = '_';
 	return 0;
+}
+
+int esfm_hostdev_alias(const char *pool, unsigned index, char *buf, size_t len,
+		       struct esfm_err *err)
+{
+	return user_alias(ESFM_ALIAS_PREFIX, pool, index, buf, len, err);
+}
+
+int esfm_identity_alias(const char *pool, unsigned index, char *buf, size_t len,
+			struct esfm_err *err)
+{
+	return user_alias(ESFM_IDENTITY_ALIAS_PREFIX, pool, index, buf, len, err);
+}
+
+const char *esfm_identity_kind(const char *flashed, const char *flashed_kind, const char *pool_kind)
+{
+	if (flashed && flashed[0])
+		return flashed_kind ? flashed_kind : "";
+	return pool_kind ? pool_kind : "";
+}
+
+int esfm_identity_name(const struct esfm_vf_identity *id, char *buf, size_t len,
+		       struct esfm_err *err)
+{
+	char pf[ESFM_PCI_ADDR_STRLEN];
+	bool kind = id->kind && id->kind[0];
+
+	if (!esfm_name_valid(id->pool) || (kind && !esfm_name_valid(id->kind)))
+		return esfm_err_set(err, ESFM_ERR_USAGE, 0,
+				    "pool '%s': VF %u: cannot name its identity channel with kind "
+				    "'%s' (allowed: A-Z a-z 0-9 _ . -)",
+				    id->pool, id->index, kind ? id->kind : "");
+	return esfm_snprintf(buf, len, err, ESFM_IDENTITY_NAME_PREFIX "pool=%s,index=%u,pf=%s%s%s",
+			     id->pool, id->index, esfm_pci_addr_str(&id->pf, pf),
+			     kind ? ",kind=" : "", kind ? id->kind : "");
 }
 
 bool esfm_hostdev_alias_match(const char *alias, const char *pool, unsigned *index)
@@ -80,32 +114,75 @@ static int fill_address(xmlNodePtr addr, const struct esfm_pci_addr *vf)
 	return 0;
 }
 
+/* Read <template_dir>/<file>, whose root must be <@root>. */
+static int read_template(const char *template_dir, const char *file, const char *root_name,
+			 xmlDocPtr *doc, xmlNodePtr *root, struct esfm_err *err)
+{
+	char path[PATH_MAX];
+
+	if (esfm_snprintf(path, sizeof(path), err, "%s/%s", template_dir, file) < 0)
+		return -1;
+	if (esfm_xml_read_file(path, doc, err) < 0) {
+		err->cls = ESFM_ERR_CONFIG;
+		return esfm_err_hint(err, "check template_dir in esfm.conf and the installation");
+	}
+	*root = xmlDocGetRootElement(*doc);
+	if (!*root || xmlStrcmp((*root)->name, BAD_CAST root_name))
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: root element is not <%s>", path,
+				    root_name);
+	return 0;
+}
+
+static int set_alias(xmlNodePtr dev, const char *alias)
+{
+	xmlNodePtr al = esfm_xml_child(dev, "alias");
+
+	if (!al)
+		al = xmlNewChild(dev, NULL, BAD_CAST "alias", NULL);
+	return al && xmlSetProp(al, BAD_CAST "name", BAD_CAST alias) ? 0 : -1;
+}
+
+int esfm_identity_xml(const char *template_dir, const struct esfm_vf_identity *id, char **out,
+		      struct esfm_err *err)
+{
+	_cleanup_xmldoc_ xmlDocPtr doc = NULL;
+	char name[ESFM_IDENTITY_NAME_MAX], alias[ESFM_ALIAS_MAX];
+	xmlNodePtr root, target;
+	xmlChar *type;
+	bool virtio;
+
+	if (esfm_identity_name(id, name, sizeof(name), err) < 0 ||
+	    esfm_identity_alias(id->pool, id->index, alias, sizeof(alias), err) < 0 ||
+	    read_template(template_dir, "identity.xml", "channel", &doc, &root, err) < 0)
+		return -1;
+	target = esfm_xml_child(root, "target");
+	type = target ? xmlGetProp(target, BAD_CAST "type") : NULL;
+	virtio = type && !xmlStrcmp(type, BAD_CAST "virtio");
+	xmlFree(type);
+	if (!virtio)
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+				    "%s/identity.xml: no <target type='virtio'/> in <channel>",
+				    template_dir);
+	if (!xmlSetProp(target, BAD_CAST "name", BAD_CAST name) || set_alias(root, alias) < 0)
+		return esfm_err_sys(err, ENOMEM, "cannot build the identity channel XML");
+	return esfm_xml_node_to_string(doc, root, out, err);
+}
+
 int esfm_hostdev_xml(const char *template_dir, const struct esfm_pci_addr *vf, const char *alias,
 		     char **out, struct esfm_err *err)
 {
 	_cleanup_xmldoc_ xmlDocPtr doc = NULL;
-	char path[PATH_MAX];
-	xmlNodePtr root, src, addr, al;
+	xmlNodePtr root, src, addr;
 
-	if (esfm_snprintf(path, sizeof(path), err, "%s/hostdev.xml", template_dir) < 0)
+	if (read_template(template_dir, "hostdev.xml", "hostdev", &doc, &root, err) < 0)
 		return -1;
-	if (esfm_xml_read_file(path, &doc, err) < 0) {
-		err->cls = ESFM_ERR_CONFIG;
-		return esfm_err_hint(err, "check template_dir in esfm.conf and the installation");
-	}
-	root = xmlDocGetRootElement(doc);
-	if (!root || xmlStrcmp(root->name, BAD_CAST "hostdev"))
-		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: root element is not <hostdev>",
-				    path);
 	src = esfm_xml_child(root, "source");
 	addr = src ? esfm_xml_child(src, "address") : NULL;
 	if (!addr)
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
-				    "%s: no <source><address/> in <hostdev>", path);
-	al = esfm_xml_child(root, "alias");
-	if (!al)
-		al = xmlNewChild(root, NULL, BAD_CAST "alias", NULL);
-	if (!al || fill_address(addr, vf) < 0 || !xmlSetProp(al, BAD_CAST "name", BAD_CAST alias))
+				    "%s/hostdev.xml: no <source><address/> in <hostdev>",
+				    template_dir);
+	if (fill_address(addr, vf) < 0 || set_alias(root, alias) < 0)
 		return esfm_err_sys(err, ENOMEM, "cannot build hostdev XML");
 	return esfm_xml_node_to_string(doc, root, out, err);
 }

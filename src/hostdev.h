@@ -1,7 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Hostdev XML for a VF, generated with libxml2 from the hostdev.xml template,
- * and the user aliases that let the CLI and QMP find the device again.
+ * The devices esfm puts in a guest for one VF: the hostdev (XML generated
+ * with libxml2 from the hostdev.xml template) and the VF's identity channel
+ * (identity.xml), with the user aliases that let the CLI and QMP find them
+ * again.
+ *
+ * The identity channel is a virtio-serial port whose name says which VF the
+ * guest holds. An unmodified Linux guest reads it from
+ * /sys/class/virtio-ports/<port>/name (udev also links
+ * /dev/virtio-ports/<name>), with no agent and no extra software:
+ *   esfm-vf,pool=fpga0,index=3,pf=0000:83:00.0,kind=qdma_demo
+ * Fields are comma-separated key=value pairs in this order; none of their
+ * values can contain ',' or '=' (pool names and kinds are [A-Za-z0-9_.-]);
+ * kind= is left out when esfm does not know what the FPGA was loaded with.
  */
 #ifndef ESFM_HOSTDEV_H
 #define ESFM_HOSTDEV_H
@@ -40,5 +51,39 @@ bool esfm_hostdev_alias_match(const char *alias, const char *pool, unsigned *ind
  */
 int esfm_hostdev_xml(const char *template_dir, const struct esfm_pci_addr *vf, const char *alias,
 		     char **out, struct esfm_err *err);
+
+#define ESFM_IDENTITY_ALIAS_PREFIX "ua-esfmid-"
+#define ESFM_IDENTITY_NAME_PREFIX  "esfm-vf,"
+#define ESFM_IDENTITY_NAME_MAX	   192
+
+struct esfm_vf_identity {
+	const char *pool;
+	unsigned index;
+	struct esfm_pci_addr pf;
+	const char *kind; /* "" or NULL: unknown */
+};
+
+/*
+ * The bitstream kind a guest is told: what esfm last flashed on the PF (its
+ * kind, even "", once anything was flashed), else the pool's <bitstream kind>.
+ */
+const char *esfm_identity_kind(const char *flashed, const char *flashed_kind,
+			       const char *pool_kind);
+
+/* "ua-esfmid-<pool>-<index>" ('.' in the pool name as '_', like the hostdev alias). */
+int esfm_identity_alias(const char *pool, unsigned index, char *buf, size_t len,
+			struct esfm_err *err);
+
+/* The port name (see above) into @buf. */
+int esfm_identity_name(const struct esfm_vf_identity *id, char *buf, size_t len,
+		       struct esfm_err *err);
+
+/*
+ * Render the identity channel for @id from <template_dir>/identity.xml: the
+ * target name and the alias are filled in. CONFIG error if the template is
+ * missing or not a <channel> with a <target type='virtio'/>.
+ */
+int esfm_identity_xml(const char *template_dir, const struct esfm_vf_identity *id, char **out,
+		      struct esfm_err *err);
 
 #endif

@@ -35,6 +35,9 @@ struct esfm_ui {
 /* Report a finished step that started at @t0 (esfm_now_ms). NULL-safe. */
 void esfm_ui_report(const struct esfm_ui *ui, const char *what, long long t0, bool ok);
 
+/* Show @e (message and hint) as a warning through @ui, or log it without one. */
+void esfm_ui_warn_err(const struct esfm_ui *ui, const struct esfm_err *e);
+
 struct esfm_op_opts {
 	bool yes;	  /* -y: no questions, go on despite missing VMs */
 	bool pause;	  /* -p: device_pause instead of hot-unplug */

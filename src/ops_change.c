@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "flash.h"
+#include "guestdev.h"
 #include "hostdev.h"
 #include "log.h"
 #include "ops.h"
@@ -300,6 +301,43 @@ static int prepare_pf(struct change *c, struct esfm_err *err)
 	return 0;
 }
 
+/* What the guest holding VF @i is told: after a flash, the new bitstream's kind. */
+static struct esfm_vf_identity identity_of(const struct change *c, unsigned i)
+{
+	return (struct esfm_vf_identity){
+		.pool = c->pool.name,
+		.index = i,
+		.pf = c->pool.pf,
+		.kind = esfm_identity_kind(c->st.bitstream, c->st.bitstream_kind,
+					   c->pool.bitstream_kind),
+	};
+}
+
+/* The identity goes before its VF (a guest never reads the name of a VF it lacks). */
+static void drop_identity(struct change *c, virDomainPtr dom, unsigned i, unsigned flags)
+{
+	struct esfm_vf_identity id = identity_of(c, i);
+	struct esfm_err e = {0};
+
+	if (esfm_guestdev_drop_identity(dom, &id, flags, &e) < 0)
+		esfm_ui_warn_err(c->ui, &e);
+}
+
+static int give_vf(struct change *c, virDomainPtr dom, unsigned i, const char *xml, unsigned flags,
+		   struct esfm_err *err)
+{
+	struct esfm_vf_identity id = identity_of(c, i);
+	struct esfm_err w = {0};
+	bool warned;
+
+	if (esfm_guestdev_attach(dom, c->ctx->conf.template_dir, xml, &id, flags, &warned, &w,
+				 err) < 0)
+		return -1;
+	if (warned)
+		esfm_ui_warn_err(c->ui, &w);
+	return 0;
+}
+
 static int do_step(struct change *c, const struct esfm_step *s, struct esfm_err *err)
 {
 	_cleanup_free_ char *xml = NULL;
@@ -335,23 +373,26 @@ static int do_step(struct change *c, const struct esfm_step *s, struct esfm_err 
 		break;
 	case ESFM_STEP_UNPLUG:
 	case ESFM_STEP_DETACH_PAUSED:
+		drop_identity(c, dom, s->index, ESFM_VIRT_LIVE);
 		r = esfm_virt_detach_alias(dom, s->alias, ESFM_VIRT_LIVE,
 					   c->opts->detach_timeout_ms, err);
 		break;
 	case ESFM_STEP_DROP_CONFIG:
 		r = hostdev_for(c, s->index, s->alias, alias, sizeof(alias), &xml, err);
-		if (r == 0)
+		if (r == 0) {
+			drop_identity(c, dom, s->index, ESFM_VIRT_CONFIG);
 			r = esfm_virt_detach_xml(dom, xml, ESFM_VIRT_CONFIG, err);
+		}
 		break;
 	case ESFM_STEP_REATTACH:
 	case ESFM_STEP_ATTACH:
 		r = hostdev_for(c, s->index, s->kind == ESFM_STEP_REATTACH ? s->alias : NULL, alias,
 				sizeof(alias), &xml, err);
 		if (r == 0)
-			r = esfm_virt_attach(dom, xml,
-					     (s->live ? ESFM_VIRT_LIVE : 0) |
-						     (s->config ? ESFM_VIRT_CONFIG : 0),
-					     err);
+			r = give_vf(c, dom, s->index, xml,
+				    (s->live ? ESFM_VIRT_LIVE : 0) |
+					    (s->config ? ESFM_VIRT_CONFIG : 0),
+				    err);
 		break;
 	default:
 		break;
@@ -390,7 +431,7 @@ static int give_back(struct change *c, const struct esfm_step *s, virDomainPtr d
 		return esfm_virt_device_pause(dom, s->alias, false, err);
 	if (hostdev_for(c, s->index, s->alias, alias, sizeof(alias), &xml, err) < 0)
 		return -1;
-	return esfm_virt_attach(dom, xml, ESFM_VIRT_LIVE, err);
+	return give_vf(c, dom, s->index, xml, ESFM_VIRT_LIVE, err);
 }
 
 /*
@@ -624,6 +665,34 @@ static void refresh_metadata(struct change *c)
 	}
 }
 
+/*
+ * After a flash, the guests that kept their VF across the change (paused, or
+ * in a persistent config) are told the new kind of bitstream; those whose VF
+ * was hot-plugged again were told by the attach.
+ */
+static void renew_identities(struct change *c)
+{
+	for (size_t i = 0; c->opts->bitstream[0] && i < c->nholders; i++) {
+		const struct esfm_plan_holder *h = &c->holders[i];
+		struct esfm_vf_identity id = identity_of(c, h->index);
+		struct esfm_err e = {0};
+		virDomainPtr dom;
+
+		if (!h->held || h->index >= c->n)
+			continue;
+		if (esfm_virt_lookup(c->virt, h->uuid[0] ? h->uuid : h->vm, &dom, &e) < 0) {
+			esfm_ui_warn_err(c->ui, &e);
+			continue;
+		}
+		if (esfm_guestdev_renew_identity(dom, c->ctx->conf.template_dir, &id,
+						 (h->running ? ESFM_VIRT_LIVE : 0) |
+							 (h->config ? ESFM_VIRT_CONFIG : 0),
+						 &e) < 0)
+			esfm_ui_warn_err(c->ui, &e);
+		virDomainFree(dom);
+	}
+}
+
 /* Look, decide and ask, with no lock held: nothing is touched yet. */
 static int plan_change(struct change *c, struct esfm_err *err)
 {
@@ -692,8 +761,10 @@ static int run_change(struct change *c, const char *what, struct esfm_err *err)
 		r = esfm_vfpool_update(c->ctx, c->pool.name, what, record, c, err);
 		if (r == 0)
 			r = esfm_state_load(c->ctx->conf.state_dir, c->pool.name, &c->st, err);
-		if (r == 0)
+		if (r == 0) {
 			refresh_metadata(c);
+			renew_identities(c);
+		}
 		return r;
 	}
 	if (esfm_vfpool_update(c->ctx, c->pool.name, what, esfm_vfpool_end_change, NULL, &e) < 0 ||

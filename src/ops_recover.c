@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guestdev.h"
 #include "hostdev.h"
 #include "log.h"
 #include "ops.h"
@@ -24,6 +25,8 @@
 struct takeover {
 	struct esfm_journal j; /* a copy of the dead change's journal */
 	bool found;
+	char bitstream[sizeof(((struct esfm_pool_state *)0)->bitstream)]; /* last flashed */
+	char bitstream_kind[sizeof(((struct esfm_pool_state *)0)->bitstream_kind)];
 };
 
 /* Locked: a journal whose change is dead becomes ours (busy mark "esfm recover"). */
@@ -39,6 +42,8 @@ static int take_over(struct esfm_pool_state *st, void *data, struct esfm_err *er
 	memset(&st->busy, 0, sizeof(st->busy));
 	if (esfm_vfpool_mark_busy(st, "esfm recover", err) < 0)
 		return -1;
+	snprintf(t->bitstream, sizeof(t->bitstream), "%s", st->bitstream);
+	snprintf(t->bitstream_kind, sizeof(t->bitstream_kind), "%s", st->bitstream_kind);
 	t->j = st->journal;
 	t->j.taken = NULL;
 	t->j.ntaken = 0;
@@ -111,12 +116,20 @@ static int restore_pf(struct esfm_ctx *ctx, const struct esfm_pool *pool,
 
 /* Give one taken device back to its guest. */
 static int give_back(struct esfm_ctx *ctx, struct esfm_virt *v, const struct esfm_pool *pool,
-		     const struct esfm_journal_taken *t, struct esfm_err *err)
+		     const struct takeover *to, const struct esfm_journal_taken *t,
+		     const struct esfm_ui *ui, struct esfm_err *err)
 {
 	_cleanup_free_ char *xml = NULL;
+	struct esfm_vf_identity id = {
+		.pool = pool->name,
+		.index = t->index,
+		.pf = pool->pf,
+		.kind = esfm_identity_kind(to->bitstream, to->bitstream_kind, pool->bitstream_kind),
+	};
+	struct esfm_err w = {0};
 	struct esfm_pci_addr a;
 	virDomainPtr dom = NULL;
-	bool running, has = false;
+	bool running, has = false, warned = false;
 	int r = -1;
 
 	if (esfm_pci_vf_addr(ctx->sysfs, &pool->pf, t->index, &a, err) < 0 ||
@@ -132,14 +145,17 @@ static int give_back(struct esfm_ctx *ctx, struct esfm_virt *v, const struct esf
 		r = esfm_virt_device_pause(dom, t->alias, false, err);
 		goto out;
 	}
-	if (esfm_virt_has_alias(dom, t->alias, false, &has, err) < 0)
+	if (esfm_virt_has_device(dom, t->alias, false, &has, err) < 0)
 		goto out;
 	if (has) {
 		r = 1; /* never unplugged */
 		goto out;
 	}
 	if (esfm_hostdev_xml(ctx->conf.template_dir, &a, t->alias, &xml, err) == 0)
-		r = esfm_virt_attach(dom, xml, ESFM_VIRT_LIVE, err);
+		r = esfm_guestdev_attach(dom, ctx->conf.template_dir, xml, &id, ESFM_VIRT_LIVE,
+					 &warned, &w, err);
+	if (warned)
+		esfm_ui_warn_err(ui, &w);
 out:
 	if (dom)
 		virDomainFree(dom);
@@ -173,7 +189,7 @@ int esfm_ops_recover(struct esfm_ctx *ctx, struct esfm_virt *v, const struct esf
 			     pool->name, x->index, x->vm);
 			continue;
 		}
-		r = give_back(ctx, v, pool, x, &e);
+		r = give_back(ctx, v, pool, &t, x, ui, &e);
 		if (r == 0)
 			said(ui, true, "pool '%s': recover: VF %u %s '%s'", pool->name, x->index,
 			     x->paused ? "resumed in" : "re-attached to", x->vm);

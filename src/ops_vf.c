@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guestdev.h"
 #include "hostdev.h"
 #include "log.h"
 #include "ops.h"
@@ -47,6 +48,18 @@ static int begin(struct one *o, const struct esfm_pci_addr *pf, const char *who,
 	}
 	o->addr = o->view.vfs[o->idx].addr;
 	return 0;
+}
+
+/* What the guest is told about VF o->idx. */
+static struct esfm_vf_identity identity_of(const struct one *o)
+{
+	return (struct esfm_vf_identity){
+		.pool = o->pool.name,
+		.index = o->idx,
+		.pf = o->pool.pf,
+		.kind = esfm_identity_kind(o->view.bitstream, o->view.bitstream_kind,
+					   o->pool.bitstream_kind),
+	};
 }
 
 static void end(struct one *o)
@@ -132,8 +145,10 @@ static int do_attach(struct one *o, const char *vm, struct esfm_err *err)
 	const struct esfm_vf_view *vf = &o->view.vfs[o->idx];
 	_cleanup_free_ char *xml = NULL;
 	char what[512], a[ESFM_PCI_ADDR_STRLEN];
+	struct esfm_vf_identity id;
+	struct esfm_err w = {0};
 	virDomainPtr dom = NULL;
-	bool running;
+	bool running, warned = false;
 	long long t0;
 	int r = -1;
 
@@ -162,9 +177,13 @@ static int do_attach(struct one *o, const char *vm, struct esfm_err *err)
 		t0 = esfm_now_ms();
 		snprintf(what, sizeof(what), "attach VF %u to '%s' (%s)", o->idx, vm,
 			 running ? "live and persistent" : "persistent");
-		r = esfm_virt_attach(dom, xml, (running ? ESFM_VIRT_LIVE : 0) | ESFM_VIRT_CONFIG,
-				     err);
+		id = identity_of(o);
+		r = esfm_guestdev_attach(dom, o->ctx->conf.template_dir, xml, &id,
+					 (running ? ESFM_VIRT_LIVE : 0) | ESFM_VIRT_CONFIG, &warned,
+					 &w, err);
 		esfm_ui_report(o->ui, what, t0, r == 0);
+		if (warned)
+			esfm_ui_warn_err(o->ui, &w);
 		if (r < 0)
 			esfm_err_prefix(err, "VF %u -> '%s'", o->idx, vm);
 	}
@@ -197,6 +216,8 @@ static int do_detach(struct one *o, struct esfm_err *err)
 	const struct esfm_vf_view *vf = &o->view.vfs[o->idx];
 	_cleanup_free_ char *xml = NULL;
 	char what[512], a[ESFM_PCI_ADDR_STRLEN], alias[96];
+	struct esfm_vf_identity id;
+	struct esfm_err w = {0};
 	virDomainPtr dom = NULL;
 	long long t0;
 	int r = -1;
@@ -230,6 +251,11 @@ static int do_detach(struct one *o, struct esfm_err *err)
 	snprintf(o->vm, sizeof(o->vm), "%s", vf->vm);
 	if (esfm_vfpool_update(o->ctx, o->pool.name, o->what, claim, o, err) < 0)
 		goto out;
+	id = identity_of(o);
+	if (esfm_guestdev_drop_identity(
+		    dom, &id, (vf->live ? ESFM_VIRT_LIVE : 0) | (vf->config ? ESFM_VIRT_CONFIG : 0),
+		    &w) < 0)
+		esfm_ui_warn_err(o->ui, &w);
 	r = 0;
 	if (vf->live) {
 		t0 = esfm_now_ms();

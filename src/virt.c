@@ -9,9 +9,11 @@
 #include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
 
+#include "hostdev.h"
 #include "json.h"
 #include "log.h"
 #include "util.h"
+#include "xmlutil.h"
 
 struct esfm_virt {
 	virConnectPtr conn;
@@ -161,23 +163,52 @@ int esfm_virt_detach_xml(virDomainPtr dom, const char *xml, unsigned flags, stru
 	return 0;
 }
 
-int esfm_virt_has_alias(virDomainPtr dom, const char *alias, bool inactive, bool *has,
-			struct esfm_err *err)
+/*
+ * The device with @alias in the live (or persistent) XML: *found, and the
+ * name= of its <target> into @target ("" if none; may be NULL).
+ */
+static int find_device(virDomainPtr dom, const char *alias, bool inactive, bool *found,
+		       char *target, size_t target_len, struct esfm_err *err)
 {
-	struct esfm_domain *info = calloc(1, sizeof(*info));
+	_cleanup_free_ char *xml = virDomainGetXMLDesc(dom, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
+	_cleanup_xmldoc_ xmlDocPtr doc = NULL;
+	xmlNodePtr devices;
+	char name[ESFM_ALIAS_MAX];
 
-	if (!info)
-		return esfm_err_sys(err, ENOMEM, "cannot read the domain XML");
-	*has = false;
-	if (esfm_virt_domain_info(dom, inactive, info, err) < 0) {
-		free(info);
+	*found = false;
+	if (target && target_len)
+		target[0] = '\0';
+	if (!xml)
+		return virt_error(err, "cannot read the domain XML");
+	if (esfm_xml_read_memory(xml, strlen(xml), "domain XML", &doc, err) < 0)
 		return -1;
+	devices = esfm_xml_child(xmlDocGetRootElement(doc), "devices");
+	for (xmlNodePtr d = devices ? devices->children : NULL; d; d = d->next) {
+		xmlNodePtr al = d->type == XML_ELEMENT_NODE ? esfm_xml_child(d, "alias") : NULL;
+		xmlNodePtr t;
+
+		if (!al || esfm_xml_prop(al, "name", name, sizeof(name)) != 1 ||
+		    strcmp(name, alias))
+			continue;
+		*found = true;
+		t = esfm_xml_child(d, "target");
+		if (t && target)
+			esfm_xml_prop(t, "name", target, target_len);
+		break;
 	}
-	for (size_t i = 0; i < info->nhostdev; i++)
-		if (!strcmp(info->hostdev[i].alias, alias))
-			*has = true;
-	free(info);
 	return 0;
+}
+
+int esfm_virt_has_device(virDomainPtr dom, const char *alias, bool inactive, bool *has,
+			 struct esfm_err *err)
+{
+	return find_device(dom, alias, inactive, has, NULL, 0, err);
+}
+
+int esfm_virt_device_target(virDomainPtr dom, const char *alias, bool inactive, bool *has,
+			    char *name, size_t len, struct esfm_err *err)
+{
+	return find_device(dom, alias, inactive, has, name, len, err);
 }
 
 int esfm_virt_detach_alias(virDomainPtr dom, const char *alias, unsigned flags, long timeout_ms,
@@ -192,7 +223,7 @@ int esfm_virt_detach_alias(virDomainPtr dom, const char *alias, unsigned flags, 
 		return 0;
 	/* libvirt returns success after 5 s even if the guest never let go. */
 	for (;;) {
-		if (esfm_virt_has_alias(dom, alias, false, &has, err) < 0)
+		if (esfm_virt_has_device(dom, alias, false, &has, err) < 0)
 			return -1;
 		if (!has)
 			return 0;

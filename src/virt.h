@@ -64,9 +64,13 @@ int esfm_virt_detach_alias(virDomainPtr dom, const char *alias, unsigned flags, 
 /* Detach the device described by @xml (matched by libvirt on its source address). */
 int esfm_virt_detach_xml(virDomainPtr dom, const char *xml, unsigned flags, struct esfm_err *err);
 
-/* True if a hostdev with @alias is in the live (or persistent) XML. */
-int esfm_virt_has_alias(virDomainPtr dom, const char *alias, bool inactive, bool *has,
-			struct esfm_err *err);
+/* True if any device (hostdev, channel...) with @alias is in the live (or persistent) XML. */
+int esfm_virt_has_device(virDomainPtr dom, const char *alias, bool inactive, bool *has,
+			 struct esfm_err *err);
+
+/* esfm_virt_has_device, and the name= of that device's <target> ("" if none) into @name. */
+int esfm_virt_device_target(virDomainPtr dom, const char *alias, bool inactive, bool *has,
+			    char *name, size_t len, struct esfm_err *err);
 
 /* Store the esfm annotation element @xml as metadata (key "esfm", urn:esfm:vf:1). */
 int esfm_virt_set_metadata(virDomainPtr dom, const char *xml, unsigned flags, struct esfm_err *err);

@@ -162,6 +162,18 @@ for h in d.findall("./devices/hostdev"):
           al.get("name") if al is not None else "-"))'
 }
 pcfg() { hostdevs "$1" --inactive | tr '\n' ';'; }
+# idcfg VM: "name alias;" of each esfm identity channel in the persistent config
+idcfg() {
+	lv_virsh dumpxml --inactive "$1" 2>/dev/null | python3 -c '
+import sys, xml.etree.ElementTree as ET
+d = ET.parse(sys.stdin).getroot()
+for c in d.findall("./devices/channel"):
+    al = c.find("alias")
+    if al is not None and al.get("name", "").startswith("ua-esfmid-"):
+        print("%s %s" % (c.find("target").get("name"), al.get("name")))' | tr '\n' ';'
+}
+# ident I [KIND]: the identity channel VF I of fpga0 gets ("name alias;")
+ident() { printf 'esfm-vf,pool=fpga0,index=%s,pf=%s%s ua-esfmid-fpga0-%s;' "$1" "$PF" "${2:+,kind=$2}" "$1"; }
 # json FILTER: evaluate a python expression on `esfm status --json` (j is the document)
 json() {
 	printf '%s' "$JSON" | python3 -c "import json, sys; j = json.load(sys.stdin); print($1)" 2>&1
@@ -275,6 +287,8 @@ t_is "everestg0's persistent config has VF 0, alias ua-esfm-fpga0-0" "$(pcfg eve
 	"$(vf 0) ua-esfm-fpga0-0;"
 t_is "everestg1's has VF 1, alias ua-esfm-fpga0-1" "$(pcfg everestg1)" "$(vf 1) ua-esfm-fpga0-1;"
 t_is "everestg2 got nothing" "$(pcfg everestg2)" ""
+t_is "everestg1's persistent config has VF 1's identity channel" "$(idcfg everestg1)" "$(ident 1)"
+t_is "... everestg2 none" "$(idcfg everestg2)" ""
 t_is "everestg0 still stopped" "$(lv_virsh domstate everestg0 | head -n 1)" "shut off"
 
 e $PF list_vfs
@@ -372,6 +386,9 @@ e $PF attach 1 everestg3
 t_esfm "attach 1 everestg3 (stopped) exits 0" 0
 t_like "... persistent only" "$E_out" "attach VF 1 to 'everestg3' \(persistent\)"
 t_is "everestg3's persistent config has VF 1" "$(pcfg everestg3)" "$(vf 1) ua-esfm-fpga0-1;"
+t_is "... and its identity channel" "$(idcfg everestg3)" "$(ident 1)"
+t_like "... on the virtio-serial controller libvirt added for it" \
+	"$(lv_virsh dumpxml --inactive everestg3)" "<controller type='virtio-serial'"
 e $PF list_vfs
 t_like "list_vfs: VF 1 attached to everestg3" "$E_out" "1    0000:83:00\.5  vfio-pci   attached  everestg3"
 e $PF attach 1 everestg2
@@ -383,6 +400,7 @@ t_esfm "attach to a VM that does not exist: exit 1 naming it" 1 "VM 'nosuchvm' n
 e $PF detach 1
 t_esfm "detach 1 exits 0" 0
 t_is "everestg3 lost VF 1" "$(pcfg everestg3)" ""
+t_is "... and its identity channel" "$(idcfg everestg3)" ""
 e $PF detach 1
 t_esfm "detach of a free VF: exit 1" 1 "VF 1 \(0000:83:00\.5\) is not attached to any VM"
 e $PF attach 1 everestg3
@@ -441,6 +459,9 @@ t_order "VFs gone, PF removed, programmed, rescan, qmax restored, VFs created" "
 t_is "qmax restored to 64" "$(attr $PF qdma/qmax)" 64
 t_is "3 VFs on vfio-pci" "$(numvfs) $(drivers 3)" "3 vfio-pci vfio-pci vfio-pci"
 t_like "the steps are reported" "$E_out" "ok +[0-9]+ ms  program $work/prog"
+t_is "everestg0 kept VF 0: its identity now tells the new kind" "$(idcfg everestg0)" \
+	"$(ident 0 partial)"
+t_is "everestg2 got VF 2 with the new kind" "$(idcfg everestg2)" "$(ident 2 partial)"
 e $PF print_kernel
 t_esfm "print_kernel exits 0" 0
 t_like "print_kernel: file, kind, time" "$E_out" \
@@ -455,6 +476,8 @@ t_order "init: qmax (32, the default) after the rescan, before sriov_numvfs" "$(
 	"^bus/pci/rescan 1$" "^$pfdir/qdma/qmax 32$" "^$pfdir/sriov_numvfs 2$"
 e $PF print_kernel
 t_like "print_kernel: two.bit, no kind" "$E_out" "^$fw/two\.bit \(flashed "
+t_is "a bitstream flashed without a kind: the identity has none" "$(idcfg everestg1)" "$(ident 1)"
+t_is "... everestg2 lost VF 2 and its identity" "$(pcfg everestg2)$(idcfg everestg2)" ""
 
 log_clear
 PROG_RC=1 e $PF init 2 -b "$fw/top.bit" -y

@@ -122,6 +122,7 @@ check_file /usr/local/libexec/esfm/esfm-hook 755 "$build/esfm-hook"
 check_file /usr/local/libexec/esfm/esfm-hook-handler 755 "$build/esfm-hook-handler"
 check_file /usr/local/libexec/esfm/esfm-hook-worker 755 "$build/esfm-hook-worker"
 check_file /usr/local/share/esfm/hostdev.xml 644 "$top/xml-templates/hostdev.xml"
+check_file /usr/local/share/esfm/identity.xml 644 "$top/xml-templates/identity.xml"
 check_file /usr/local/share/esfm/pool.rng 644 "$top/xml-templates/pool.rng"
 check_file /usr/local/share/man/man1/esfm.1 644
 check_file /usr/local/share/man/man5/esfm-pool.5 644

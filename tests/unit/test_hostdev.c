@@ -645,6 +645,196 @@ static void test_xml_template_dir_too_long(void **state)
 	assert_int_equal(err.errnum, ENAMETOOLONG);
 }
 
+/* ----------------------------------------------------------- identity */
+
+static const struct esfm_vf_identity id_fpga = {
+	.pool = "fpga0",
+	.index = 3,
+	.pf = {.domain = 0, .bus = 0x83, .dev = 0, .fn = 0},
+	.kind = "qdma_demo",
+};
+
+static void test_identity_name(void **state)
+{
+	struct esfm_vf_identity id = id_fpga;
+	char buf[ESFM_IDENTITY_NAME_MAX];
+	struct esfm_err err = {0};
+
+	(void)state;
+	assert_int_equal(esfm_identity_name(&id, buf, sizeof(buf), &err), 0);
+	assert_string_equal(buf, "esfm-vf,pool=fpga0,index=3,pf=0000:83:00.0,kind=qdma_demo");
+	/* No kind known: the field is left out, not written empty. */
+	id.kind = "";
+	assert_int_equal(esfm_identity_name(&id, buf, sizeof(buf), &err), 0);
+	assert_string_equal(buf, "esfm-vf,pool=fpga0,index=3,pf=0000:83:00.0");
+	id.kind = NULL;
+	assert_int_equal(esfm_identity_name(&id, buf, sizeof(buf), &err), 0);
+	assert_string_equal(buf, "esfm-vf,pool=fpga0,index=3,pf=0000:83:00.0");
+	/* A pool name with '.' keeps it (the name is not an alias). */
+	id = (struct esfm_vf_identity){.pool = "v1.2-x",
+				       .index = 251,
+				       .pf = {.domain = 0x10, .bus = 0xff, .dev = 0x1f, .fn = 7},
+				       .kind = "a.b-c_d"};
+	assert_int_equal(esfm_identity_name(&id, buf, sizeof(buf), &err), 0);
+	assert_string_equal(buf, "esfm-vf,pool=v1.2-x,index=251,pf=0010:ff:1f.7,kind=a.b-c_d");
+}
+
+/* The longest pool name and kind with the largest index fit the name buffer. */
+static void test_identity_name_longest_fits(void **state)
+{
+	char *pool = tu_repeat('p', 64), *kind = tu_repeat('k', 32);
+	struct esfm_vf_identity id = {.pool = pool, .index = 65535, .kind = kind};
+	char buf[ESFM_IDENTITY_NAME_MAX];
+	struct esfm_err err = {0};
+	int r;
+
+	(void)state;
+	r = esfm_identity_name(&id, buf, sizeof(buf), &err);
+	free(pool);
+	free(kind);
+	assert_int_equal(r, 0);
+}
+
+/* A kind or pool that could break the key=value form (',' '=' ...) is refused. */
+static void test_identity_name_rejects(void **state)
+{
+	static const char *const bad[] = {"a,b", "k=v", "a b", "../x", "x/y", "é", "a\nb"};
+	char buf[ESFM_IDENTITY_NAME_MAX];
+
+	(void)state;
+	for (size_t i = 0; i < ESFM_ARRAY_SIZE(bad); i++) {
+		struct esfm_vf_identity id = id_fpga;
+		struct esfm_err err = {0};
+
+		id.kind = bad[i];
+		if (esfm_identity_name(&id, buf, sizeof(buf), &err) == 0)
+			fail_msg("kind '%s' accepted: %s", bad[i], buf);
+		assert_int_equal(err.cls, ESFM_ERR_USAGE);
+		assert_non_null(strstr(err.msg, "fpga0"));
+		esfm_err_clear(&err);
+		id = id_fpga;
+		id.pool = bad[i];
+		if (esfm_identity_name(&id, buf, sizeof(buf), &err) == 0)
+			fail_msg("pool '%s' accepted: %s", bad[i], buf);
+	}
+}
+
+static void test_identity_alias(void **state)
+{
+	char buf[ESFM_ALIAS_MAX], pool[65];
+	struct esfm_err err = {0};
+	unsigned index;
+
+	(void)state;
+	assert_int_equal(esfm_identity_alias("fpga0", 3, buf, sizeof(buf), &err), 0);
+	assert_string_equal(buf, "ua-esfmid-fpga0-3");
+	assert_int_equal(esfm_identity_alias("v1.2", 0, buf, sizeof(buf), &err), 0);
+	assert_string_equal(buf, "ua-esfmid-v1_2-0");
+	/* Never taken for a hostdev alias: reconcile and gc must not count it as a VF. */
+	assert_false(esfm_hostdev_alias_parse(buf, pool, sizeof(pool), &index));
+	assert_false(esfm_hostdev_alias_match(buf, "v1.2", &index));
+}
+
+static void test_identity_kind(void **state)
+{
+	(void)state;
+	/* Flashed by esfm: what it flashed, even with no kind given then. */
+	assert_string_equal(esfm_identity_kind("/b.bit", "demo", "pool"), "demo");
+	assert_string_equal(esfm_identity_kind("/b.bit", "", "pool"), "");
+	assert_string_equal(esfm_identity_kind("/b.bit", NULL, "pool"), "");
+	/* Never flashed: the pool's word. */
+	assert_string_equal(esfm_identity_kind("", "stale", "pool"), "pool");
+	assert_string_equal(esfm_identity_kind(NULL, NULL, "pool"), "pool");
+	assert_string_equal(esfm_identity_kind("", "", ""), "");
+	assert_string_equal(esfm_identity_kind(NULL, NULL, NULL), "");
+}
+
+static void write_identity_template(struct fx *fx, const char *content)
+{
+	char p[PATH_MAX];
+
+	tu_write(tu_path(p, "%s/identity.xml", fx->dir), content);
+}
+
+static void test_identity_xml_from_repo_template(void **state)
+{
+	struct fx *fx = *state;
+	struct esfm_err err = {0};
+	char *xml = NULL;
+	xmlDocPtr doc;
+	xmlNodePtr root, target, alias;
+	int n;
+
+	assert_int_equal(esfm_identity_xml(repo_templates(fx), &id_fpga, &xml, &err), 0);
+	doc = xmlReadMemory(xml, (int)strlen(xml), "identity.xml", NULL, XML_PARSE_NONET);
+	free(xml);
+	assert_non_null(doc);
+	root = xmlDocGetRootElement(doc);
+	assert_string_equal((const char *)root->name, "channel");
+	assert_true(prop_is(root, "type", "null"));
+	target = only_child(root, "target", &n);
+	assert_int_equal(n, 1);
+	assert_true(prop_is(target, "type", "virtio"));
+	assert_true(prop_is(target, "name",
+			    "esfm-vf,pool=fpga0,index=3,pf=0000:83:00.0,kind=qdma_demo"));
+	alias = only_child(root, "alias", &n);
+	assert_int_equal(n, 1);
+	assert_true(prop_is(alias, "name", "ua-esfmid-fpga0-3"));
+	xmlFreeDoc(doc);
+}
+
+/* An operator's template keeps its own backend; esfm only fills name and alias. */
+static void test_identity_xml_keeps_backend(void **state)
+{
+	struct fx *fx = *state;
+	struct esfm_err err = {0};
+	char *xml = NULL;
+
+	write_identity_template(fx,
+				"<channel type='pty'><target type='virtio' name='x'/></channel>");
+	assert_int_equal(esfm_identity_xml(fx->dir, &id_fpga, &xml, &err), 0);
+	assert_non_null(strstr(xml, "<channel type=\"pty\">"));
+	assert_non_null(strstr(xml, "name=\"esfm-vf,pool=fpga0,"));
+	assert_non_null(strstr(xml, "<alias name=\"ua-esfmid-fpga0-3\"/>"));
+	free(xml);
+}
+
+static void test_identity_xml_bad_templates(void **state)
+{
+	static const char *const bad[] = {
+		"<hostdev/>",
+		"<channel type='null'/>",
+		"<channel type='null'><target type='guestfwd' name='x'/></channel>",
+		"<channel type='null'><target name='x'/></channel>",
+		"<channel",
+	};
+	struct fx *fx = *state;
+
+	for (size_t i = 0; i < ESFM_ARRAY_SIZE(bad); i++) {
+		struct esfm_err err = {0};
+		char *xml = NULL;
+
+		write_identity_template(fx, bad[i]);
+		if (esfm_identity_xml(fx->dir, &id_fpga, &xml, &err) == 0)
+			fail_msg("template '%s' accepted: %s", bad[i], xml);
+		assert_int_equal(err.cls, ESFM_ERR_CONFIG);
+		assert_non_null(strstr(err.msg, "identity.xml"));
+		assert_null(xml);
+	}
+}
+
+static void test_identity_xml_template_missing(void **state)
+{
+	struct fx *fx = *state;
+	struct esfm_err err = {0};
+	char *xml = NULL;
+
+	assert_int_equal(esfm_identity_xml(fx->dir, &id_fpga, &xml, &err), -1);
+	assert_int_equal(err.cls, ESFM_ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "identity.xml"));
+	assert_non_null(strstr(err.hint, "template_dir"));
+}
+
 #define T(f) cmocka_unit_test(f)
 #define F(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
@@ -676,6 +866,15 @@ int main(void)
 		F(test_xml_template_no_source),
 		F(test_xml_template_source_without_address),
 		T(test_xml_template_dir_too_long),
+		T(test_identity_name),
+		T(test_identity_name_longest_fits),
+		T(test_identity_name_rejects),
+		T(test_identity_alias),
+		T(test_identity_kind),
+		F(test_identity_xml_from_repo_template),
+		F(test_identity_xml_keeps_backend),
+		F(test_identity_xml_bad_templates),
+		F(test_identity_xml_template_missing),
 	};
 	int r = cmocka_run_group_tests_name("hostdev", tests, NULL, NULL);
 

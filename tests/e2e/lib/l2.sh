@@ -6,9 +6,13 @@
 # Linux: L1's own kernel plus a busybox initramfs built here, whose init prints
 #   ESFM-L2-BOOT <kernel release>
 #   ESFM-L2-PCI <bdf> <vendor> <device>      once per device in /sys/bus/pci/devices
+#   ESFM-L2-VPORT <name>                     once per named virtio-serial port
 #   ESFM-L2-READY
 # and then keeps running, printing ESFM-L2-PCI-ADD / ESFM-L2-PCI-GONE lines when devices come
-# and go (the kernel itself acknowledges hot-unplug requests). The serial console goes to
+# and go (the kernel itself acknowledges hot-unplug requests), and ESFM-L2-VPORT-ADD /
+# ESFM-L2-VPORT-GONE for the names in /sys/class/virtio-ports/*/name (esfm's VF identity
+# channels). It loads $L2_MODULES (virtio-pci, virtio_console) first. A --linux guest has a
+# virtio-serial controller. The serial console goes to
 # /var/log/libvirt/qemu/<name>-serial.log (l2_serial_log).
 #
 #   l2_virt_type                  $ESFM_E2E_L2_TYPE if set, else kvm if libvirt can use /dev/kvm in
@@ -60,6 +64,17 @@ l2_kernel() {
 	printf '%s\n' "$k"
 }
 
+# Modules the L2 Linux loads at boot (with their dependencies), from L1's kernel.
+L2_MODULES=${L2_MODULES:-virtio_pci virtio_console}
+
+# The release of the kernel l2_kernel prints (its modules are L1's /lib/modules/<release>).
+l2_kernel_release() {
+	local k
+	k=$(l2_kernel)
+	k=${k##*/vmlinuz-}
+	printf '%s\n' "$k"
+}
+
 l2_initramfs() {
 	local out=$E2E_WORK/l2-initramfs.cpio.gz dir=$E2E_WORK/l2-initramfs bb
 	if [ ! -s "$out" ]; then
@@ -68,6 +83,17 @@ l2_initramfs() {
 		mkdir -p "$dir"/bin "$dir"/proc "$dir"/sys "$dir"/dev
 		cp "$bb" "$dir/bin/busybox"
 		ln -s busybox "$dir/bin/sh"
+		# Debian builds virtio-pci and virtio_console as modules: the guest needs them to see
+		# the identity channel esfm plugs in with each VF (/sys/class/virtio-ports/*/name).
+		# modprobe prints them and their dependencies in load order; init insmods that list.
+		mkdir -p "$dir/lib/modules"
+		modprobe --show-depends --set-version "$(l2_kernel_release)" $L2_MODULES >"$dir/mods" ||
+			return 1
+		awk '$1 == "insmod" { print $2 }' "$dir/mods" | while read -r ko; do
+			cp "$ko" "$dir/lib/modules/" || exit 1
+			echo "/lib/modules/${ko##*/}"
+		done >"$dir/modules.order" || return 1
+		rm -f "$dir/mods"
 		cat >"$dir/init" <<'EOF'
 #!/bin/sh
 # Tiny L2 Linux (tests/e2e/lib/l2.sh): report PCI devices on the serial console, then keep running.
@@ -79,9 +105,19 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkfifo /tick
 exec </dev/console >/dev/console 2>&1 3<>/tick
+while read -r ko; do insmod "$ko" || echo "ESFM-L2-MODULE-FAILED $ko"; done </modules.order
 read -r rel </proc/sys/kernel/osrelease
 echo "ESFM-L2-BOOT $rel"
 scan() { cur=' '; for p in /sys/bus/pci/devices/*; do [ -e "$p" ] && cur="$cur${p##*/} "; done; }
+# The names of the virtio-serial ports (a port's name arrives a moment after the port itself).
+vscan() {
+	vcur=' '
+	for p in /sys/class/virtio-ports/*; do
+		n=
+		[ -e "$p/name" ] && read -r n 2>/dev/null <"$p/name"
+		[ -n "$n" ] && vcur="$vcur$n "
+	done
+}
 show() {
 	local v=? d=?
 	read -r v 2>/dev/null <"/sys/bus/pci/devices/$2/vendor"
@@ -90,15 +126,23 @@ show() {
 }
 scan
 for b in $cur; do show ESFM-L2-PCI "$b"; done
+read -t 1 _ <&3 # give a port plugged in at boot the moment its name takes
+vscan
+for n in $vcur; do echo "ESFM-L2-VPORT $n"; done
 echo "ESFM-L2-READY"
 prev=$cur
+vprev=$vcur
 while :; do
 	read -t 0.5 _ <&3 # a sleep without a fork: nothing ever writes to the fifo
 	scan
-	[ "$cur" = "$prev" ] && continue
+	vscan
+	[ "$cur" = "$prev" ] && [ "$vcur" = "$vprev" ] && continue
 	for b in $cur; do case $prev in *" $b "*) ;; *) show ESFM-L2-PCI-ADD "$b" ;; esac; done
 	for b in $prev; do case $cur in *" $b "*) ;; *) echo "ESFM-L2-PCI-GONE $b" ;; esac; done
+	for n in $vcur; do case $vprev in *" $n "*) ;; *) echo "ESFM-L2-VPORT-ADD $n" ;; esac; done
+	for n in $vprev; do case $vcur in *" $n "*) ;; *) echo "ESFM-L2-VPORT-GONE $n" ;; esac; done
 	prev=$cur
+	vprev=$vcur
 done
 EOF
 		chmod 755 "$dir/init"
@@ -153,6 +197,11 @@ l2_domain_xml() {
 		echo "    <controller type='pci' index='$i' model='pcie-root-port'/>"
 	done
 	echo "    <controller type='usb' model='none'/>"
+	# The Linux guest gets a virtio-serial controller, as virt-install gives most VMs: esfm hot-plugs
+	# each VF's identity channel on it (libvirt cannot hot-plug the controller itself). On the root
+	# bus, so it takes none of the spare ports.
+	[ -n "$linux" ] &&
+		echo "    <controller type='virtio-serial' index='0'><address type='pci' domain='0x0000' bus='0x00' slot='0x0a' function='0x0'/></controller>"
 	echo "    <serial type='file'>"
 	echo "      <source path='$(l2_serial_log "$name")'/>"
 	echo "      <target port='0'/>"

@@ -40,6 +40,9 @@
 #                                 boot got there.
 #   l2_serial_log NAME            path of the serial log
 #   l2_wait_serial NAME REGEX SECONDS   waits until the serial log matches (grep -E)
+#   l2_vport NAME PORT            "present"/"absent": the guest's last word on the virtio-serial
+#                                 port named PORT (esfm's VF identity channel)
+#   l2_wait_vport NAME PORT present|absent SECONDS
 
 l2_virt_type() {
 	local cache=$E2E_WORK/.l2-virt-type
@@ -252,3 +255,17 @@ l2_wait_serial() {
 	log=$(l2_serial_log "$1")
 	e2e_wait "$3" grep -qE -- "$2" "$log"
 }
+
+# l2_vport NAME PORT: "present" or "absent": whether the L2 Linux in NAME last reported a
+# virtio-serial port named PORT (ESFM-L2-VPORT[-ADD]) or its going (ESFM-L2-VPORT-GONE).
+l2_vport() {
+	local state
+	state=$(tr -d '\r' <"$(l2_serial_log "$1")" 2>/dev/null | awk -v p="$2" '
+		($1 == "ESFM-L2-VPORT" || $1 == "ESFM-L2-VPORT-ADD") && $2 == p { s = "present" }
+		$1 == "ESFM-L2-VPORT-GONE" && $2 == p { s = "absent" }
+		END { print s ? s : "absent" }')
+	printf '%s\n' "$state"
+}
+# l2_wait_vport NAME PORT present|absent SECONDS
+_l2_vport_is() { [ "$(l2_vport "$1" "$2")" = "$3" ]; }
+l2_wait_vport() { e2e_wait "$4" _l2_vport_is "$1" "$2" "$3"; }

@@ -67,6 +67,13 @@ else
 fi
 t_like "the hook log names pool, VF, domain and UUID" "$(cat "$hooklog")" \
 	"pool 'nvme0': VF 0 \([0-9a-f:.]+\) attached to domain 'e2e10-a' \([0-9a-f-]{36}\)"
+id0="esfm-vf,pool=nvme0,index=0,pf=$pf"
+if l2_wait_vport e2e10-a "$id0" present 60; then
+	t_pass "the L2 Linux in e2e10-a reads its VF's identity in /sys/class/virtio-ports: $id0"
+else
+	t_fail "the L2 Linux in e2e10-a reads its VF's identity ($id0)" \
+		"$(grep VPORT "$(l2_serial_log e2e10-a)")" "$(tail -n 5 "$hooklog")"
+fi
 
 # --- 2. destroy: the VF goes back, the next VM gets it ---
 t_ok "destroy e2e10-a" virsh_ destroy e2e10-a

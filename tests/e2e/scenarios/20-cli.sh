@@ -24,6 +24,17 @@ e2e_esfm_pool nvme0 "$pf" 4
 
 has_alias() { virsh_ dumpxml "$1" 2>/dev/null | grep -q "<alias name='$2'/>"; }
 no_alias() { ! has_alias "$@"; }
+# in_order TEXT REGEX...: each REGEX (grep -E) matches a line of TEXT after the previous match
+in_order() {
+	local text=$1 prev=0 n re
+	shift
+	for re in "$@"; do
+		n=$(printf '%s\n' "$text" | tail -n +$((prev + 1)) | grep -nE -- "$re" | head -n 1 | cut -d: -f1)
+		[ -n "$n" ] || return 1
+		prev=$((prev + n))
+	done
+}
+ident() { printf 'esfm-vf,pool=nvme0,index=%s,pf=%s' "$1" "$pf"; } # VF $1's identity port
 esfm_() { # label expected-rc args...: runs esfm, records output as artifact
 	local label=$1 want=$2
 	shift 2
@@ -55,6 +66,11 @@ for i in 0 1; do
 	else
 		t_fail "the L2 Linux in everestg$i sees its VF" "$(tail -n 8 "$(l2_serial_log "everestg$i")")"
 	fi
+	if l2_wait_vport "everestg$i" "$(ident $i)" present 30; then
+		t_pass "... and reads what it is: $(ident $i)"
+	else
+		t_fail "... and reads what it is ($(ident $i))" "$(grep VPORT "$(l2_serial_log "everestg$i")")"
+	fi
 done
 t_ok "everestg2 has no VF yet" no_alias everestg2 ua-esfm-nvme0-2
 
@@ -70,6 +86,18 @@ if l2_wait_serial everestg2 '^ESFM-L2-PCI-ADD [0-9a-f:.]+ 1b36 0010' 60; then
 else
 	t_fail "the L2 Linux in everestg2 sees its new VF" "$(tail -n 8 "$(l2_serial_log everestg2)")"
 fi
+# everestg0's identity went with its VF and came back with it
+log0=$(tr -d '\r' <"$(l2_serial_log everestg0)")
+# (the order of the two additions is the guest's: its PCIe hot-plug and virtio-serial are apart)
+if in_order "$log0" "^ESFM-L2-VPORT-GONE $(ident 0)$" "^ESFM-L2-PCI-GONE " \
+	"^ESFM-L2-VPORT-ADD $(ident 0)$"; then
+	t_pass "everestg0: its identity went before its VF and came back"
+else
+	t_fail "everestg0: its identity went before its VF and came back" \
+		"$(grep -E 'VPORT|PCI-' <<<"$log0")"
+fi
+t_ok "everestg0 reads its identity after reconf 3" l2_wait_vport everestg0 "$(ident 0)" present 30
+t_ok "everestg2 reads the identity of its new VF" l2_wait_vport everestg2 "$(ident 2)" present 30
 
 # --- listings ---
 esfm_ "list_vfs" 0 "$pf" list_vfs
@@ -92,8 +120,11 @@ t_unlike "... and from its persistent config" "$(virsh_ dumpxml --inactive evere
 # --- detach / attach ---
 esfm_ "detach 1" 0 "$pf" detach 1 -y
 t_ok "everestg1 no longer has VF 1" no_alias everestg1 ua-esfm-nvme0-1
+t_ok "... and its L2 Linux finds VF 1's identity gone" l2_wait_vport everestg1 "$(ident 1)" absent 30
+t_unlike "... from its persistent config too" "$(virsh_ dumpxml --inactive everestg1)" "ua-esfmid-nvme0-1"
 esfm_ "attach 1 everestg2" 0 "$pf" attach 1 everestg2
 t_ok "everestg2 has VF 1 now" has_alias everestg2 ua-esfm-nvme0-1
+t_ok "... and its L2 Linux reads VF 1's identity" l2_wait_vport everestg2 "$(ident 1)" present 30
 esfm_ "attach 1 everestg0 (taken)" 3 "$pf" attach 1 everestg0
 t_like "... refused, naming the holder" "$E_err" "VF 1 \([0-9a-f:.]+\) is already attached to 'everestg2'"
 

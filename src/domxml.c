@@ -147,6 +147,28 @@ static void collect_hostdevs(xmlNodePtr devices, struct esfm_domain *dom)
 	}
 }
 
+static void collect_identities(xmlNodePtr devices, struct esfm_domain *dom)
+{
+	for (xmlNodePtr c = esfm_xml_child(devices, "controller"); c && !dom->vserial;
+	     c = esfm_xml_next(c, "controller")) {
+		char type[16];
+
+		dom->vserial = esfm_xml_prop(c, "type", type, sizeof(type)) == 1 &&
+			       !strcmp(type, "virtio-serial");
+	}
+	for (xmlNodePtr c = esfm_xml_child(devices, "channel"); c;
+	     c = esfm_xml_next(c, "channel")) {
+		char *alias = dom->identity[dom->nidentity];
+
+		if (dom->nidentity == ESFM_MAX_VFS_PER_VM ||
+		    esfm_xml_prop(esfm_xml_child(c, "alias"), "name", alias,
+				  sizeof(dom->identity[0])) != 1 ||
+		    strncmp(alias, ESFM_IDENTITY_ALIAS_PREFIX, strlen(ESFM_IDENTITY_ALIAS_PREFIX)))
+			continue;
+		dom->nidentity++;
+	}
+}
+
 static int text_of(xmlNodePtr n, char *buf, size_t len)
 {
 	xmlChar *t = n ? xmlNodeGetContent(n) : NULL;
@@ -189,6 +211,7 @@ int esfm_domxml_parse(const char *xml, size_t len, struct esfm_domain *dom, stru
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
 				    "domain '%s': missing or invalid <uuid>", dom->name);
 	collect_hostdevs(esfm_xml_child(root, "devices"), dom);
+	collect_identities(esfm_xml_child(root, "devices"), dom);
 	meta = esfm_xml_child(root, "metadata");
 	for (xmlNodePtr c = meta ? meta->children : NULL; c; c = c->next) {
 		if (!in_esfm_ns(c))

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What esfm reads from a domain's XML: name, UUID, the esfm annotation in
- * <metadata>, and the PCI hostdevs with their aliases.
+ * <metadata>, the PCI hostdevs with their aliases, and esfm's VF identity
+ * channels.
  *
  * The annotation (namespace urn:esfm:vf:1, one top-level element):
  *   <esfm:vf xmlns:esfm="urn:esfm:vf:1" pool="fpga0" count="1" mode="hotplug"/>
@@ -53,6 +54,10 @@ struct esfm_domain {
 	size_t nreq;
 	struct esfm_dom_hostdev hostdev[ESFM_MAX_VFS_PER_VM];
 	size_t nhostdev;
+	/* esfm's VF identity channels (<channel> aliases ua-esfmid-..., see hostdev.h) */
+	char identity[ESFM_MAX_VFS_PER_VM][96];
+	size_t nidentity;
+	bool vserial; /* has a virtio-serial controller (identity channels need one) */
 };
 
 /*

@@ -60,30 +60,16 @@ int esfm_identity_name(const struct esfm_vf_identity *id, char *buf, size_t len,
 			     kind ? ",kind=" : "", kind ? id->kind : "");
 }
 
-bool esfm_hostdev_alias_match(const char *alias, const char *pool, unsigned *index)
-{
-	char mine[ESFM_ALIAS_MAX], part[ESFM_ALIAS_MAX];
-	unsigned idx;
-
-	if (!esfm_hostdev_alias_parse(alias, part, sizeof(part), &idx) ||
-	    esfm_hostdev_alias(pool, 0, mine, sizeof(mine), NULL) < 0)
-		return false;
-	/* mine is "ua-esfm-<pool>-0": compare the pool part only. */
-	mine[strlen(mine) - 2] = '\0';
-	if (strcmp(mine + strlen(ESFM_ALIAS_PREFIX), part))
-		return false;
-	*index = idx;
-	return true;
-}
-
-bool esfm_hostdev_alias_parse(const char *alias, char *pool, size_t pool_len, unsigned *index)
+/* "<prefix><pool>-<index>": the pool part (alias spelling) and the index. */
+static bool alias_parse(const char *prefix, const char *alias, char *pool, size_t pool_len,
+			unsigned *index)
 {
 	const char *body, *dash;
 	size_t n;
 
-	if (strncmp(alias, ESFM_ALIAS_PREFIX, strlen(ESFM_ALIAS_PREFIX)))
+	if (strncmp(alias, prefix, strlen(prefix)))
 		return false;
-	body = alias + strlen(ESFM_ALIAS_PREFIX);
+	body = alias + strlen(prefix);
 	dash = strrchr(body, '-');
 	if (!dash || dash == body || !esfm_parse_uint(dash + 1, 65535, false, index))
 		return false;
@@ -93,6 +79,37 @@ bool esfm_hostdev_alias_parse(const char *alias, char *pool, size_t pool_len, un
 	memcpy(pool, body, n);
 	pool[n] = '\0';
 	return esfm_name_valid(pool);
+}
+
+bool esfm_hostdev_alias_parse(const char *alias, char *pool, size_t pool_len, unsigned *index)
+{
+	return alias_parse(ESFM_ALIAS_PREFIX, alias, pool, pool_len, index);
+}
+
+static bool alias_match(const char *prefix, const char *alias, const char *pool, unsigned *index)
+{
+	char mine[ESFM_ALIAS_MAX], part[ESFM_ALIAS_MAX];
+	unsigned idx;
+
+	if (!alias_parse(prefix, alias, part, sizeof(part), &idx) ||
+	    user_alias(prefix, pool, 0, mine, sizeof(mine), NULL) < 0)
+		return false;
+	/* mine is "<prefix><pool>-0": compare the pool part only. */
+	mine[strlen(mine) - 2] = '\0';
+	if (strcmp(mine + strlen(prefix), part))
+		return false;
+	*index = idx;
+	return true;
+}
+
+bool esfm_hostdev_alias_match(const char *alias, const char *pool, unsigned *index)
+{
+	return alias_match(ESFM_ALIAS_PREFIX, alias, pool, index);
+}
+
+bool esfm_identity_alias_match(const char *alias, const char *pool, unsigned *index)
+{
+	return alias_match(ESFM_IDENTITY_ALIAS_PREFIX, alias, pool, index);
 }
 
 static int fill_address(xmlNodePtr addr, const struct esfm_pci_addr *vf)

@@ -74,6 +74,9 @@ const char *esfm_identity_kind(const char *flashed, const char *flashed_kind,
 int esfm_identity_alias(const char *pool, unsigned index, char *buf, size_t len,
 			struct esfm_err *err);
 
+/* True if @alias is an identity channel alias of @pool; its VF index goes to *index. */
+bool esfm_identity_alias_match(const char *alias, const char *pool, unsigned *index);
+
 /* The port name (see above) into @buf. */
 int esfm_identity_name(const struct esfm_vf_identity *id, char *buf, size_t len,
 		       struct esfm_err *err);

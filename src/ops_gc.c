@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guestdev.h"
+#include "hostdev.h"
 #include "log.h"
 #include "ops.h"
 #include "ops_internal.h"
@@ -264,8 +266,10 @@ static int generation(struct esfm_ctx *ctx, const char *pool, unsigned long *gen
 /* One attempt: gather, then apply if the ledger did not move meanwhile. */
 static int attempt(struct esfm_ctx *ctx, struct esfm_virt *v, const struct esfm_pool *pool,
 		   const struct esfm_ui *ui, struct esfm_lv_facts *lv, struct esfm_rc_findings *out,
-		   bool *stale, struct esfm_err *err)
+		   bool *stale, bool *busy, struct esfm_err *err)
 {
+	int r;
+
 	_cleanup_free_ struct esfm_pci_addr *vfs = NULL;
 	_cleanup_free_ struct esfm_rc_domain *doms = NULL;
 	struct esfm_rc_facts f = {0};
@@ -291,7 +295,101 @@ static int attempt(struct esfm_ctx *ctx, struct esfm_virt *v, const struct esfm_
 		return -1;
 	f.doms = doms;
 	f.ndoms = f.libvirt_known ? lv->n : 0;
-	return apply(ctx, pool, gen, &f, out, stale, err);
+	r = apply(ctx, pool, gen, &f, out, stale, err);
+	*busy = f.busy_live;
+	return r;
+}
+
+static void say_fixed(const struct esfm_ui *ui, const char *text)
+{
+	esfm_info("%s", text);
+	if (ui && ui->step)
+		esfm_ui_report(ui, text, esfm_now_ms(), true);
+	else
+		esfm_warn("%s", text);
+}
+
+/* Carry out one identity fix on the domain of @d (@flags: live or persistent XML). */
+static void fix_identity(struct esfm_ctx *ctx, struct esfm_virt *v, const struct esfm_pool *pool,
+			 const struct esfm_pool_state *st, const struct esfm_dom_facts *d,
+			 const struct esfm_identity_fix *fix, unsigned flags,
+			 const struct esfm_ui *ui)
+{
+	struct esfm_vf_identity id = {
+		.pool = pool->name,
+		.index = fix->index,
+		.pf = pool->pf,
+		.kind = esfm_identity_kind(st->bitstream, st->bitstream_kind, pool->bitstream_kind),
+	};
+	char text[ESFM_NAME_MAX + ESFM_DOM_NAME_MAX + 128];
+	struct esfm_err e = {0};
+	virDomainPtr dom;
+	int r;
+
+	if (esfm_virt_lookup(v, d->uuid, &dom, &e) < 0) {
+		if (e.cls != ESFM_ERR_NOTFOUND)
+			esfm_ui_warn_err(ui, &e);
+		return;
+	}
+	r = fix->add ? esfm_guestdev_add_identity(dom, ctx->conf.template_dir, &id, flags, &e)
+		     : esfm_guestdev_drop_identity(dom, &id, flags, &e);
+	virDomainFree(dom);
+	if (r < 0) {
+		esfm_ui_warn_err(ui, &e);
+		return;
+	}
+	if (fix->add)
+		snprintf(text, sizeof(text),
+			 "pool '%s': VF %u of '%s' had no identity channel: added again",
+			 pool->name, fix->index, d->name);
+	else if (flags == ESFM_VIRT_LIVE)
+		snprintf(text, sizeof(text),
+			 "pool '%s': identity channel of VF %u removed from '%s': it holds no "
+			 "such VF",
+			 pool->name, fix->index, d->name);
+	else
+		snprintf(text, sizeof(text),
+			 "pool '%s': identity channel of VF %u removed from the persistent config "
+			 "of '%s': it holds no such VF",
+			 pool->name, fix->index, d->name);
+	say_fixed(ui, text);
+}
+
+/*
+ * The identity channels follow the VFs the domains hold (a VF whose channel
+ * was lost to a crash between the two attaches gets it again; a channel left
+ * without its VF goes). Only when no change has the pool marked busy: then
+ * devices come and go on purpose.
+ */
+static void identity_upkeep(struct esfm_ctx *ctx, struct esfm_virt *v, const struct esfm_pool *pool,
+			    const struct esfm_lv_facts *lv, const struct esfm_ui *ui)
+{
+	struct esfm_identity_fix fix[2 * ESFM_MAX_VFS_PER_VM];
+	struct esfm_pool_state st = {0};
+	struct esfm_err e = {0};
+
+	if (esfm_state_load(ctx->conf.state_dir, pool->name, &st, &e) < 0) {
+		esfm_ui_warn_err(ui, &e);
+		return;
+	}
+	for (size_t i = 0; i < lv->n; i++) {
+		const struct esfm_dom_facts *d = &lv->doms[i];
+		size_t n;
+
+		if (!d->readable)
+			continue;
+		n = d->live ? esfm_reconcile_identities(d->live, pool->name, true, fix,
+							ESFM_ARRAY_SIZE(fix))
+			    : 0;
+		for (size_t k = 0; k < n; k++)
+			fix_identity(ctx, v, pool, &st, d, &fix[k], ESFM_VIRT_LIVE, ui);
+		n = d->config ? esfm_reconcile_identities(d->config, pool->name, false, fix,
+							  ESFM_ARRAY_SIZE(fix))
+			      : 0;
+		for (size_t k = 0; k < n; k++)
+			fix_identity(ctx, v, pool, &st, d, &fix[k], ESFM_VIRT_CONFIG, ui);
+	}
+	esfm_state_clear(&st);
 }
 
 #define RECONCILE_ATTEMPTS 3
@@ -301,7 +399,7 @@ int esfm_ops_reconcile(struct esfm_ctx *ctx, struct esfm_virt *v, const struct e
 		       struct esfm_err *err)
 {
 	struct esfm_lv_facts lv = {0};
-	bool stale = true;
+	bool stale = true, busy = false;
 	int r = 0;
 
 	if (v && esfm_ops_recover(ctx, v, pool, ui, err) < 0)
@@ -310,11 +408,13 @@ int esfm_ops_reconcile(struct esfm_ctx *ctx, struct esfm_virt *v, const struct e
 	for (int i = 0; i < RECONCILE_ATTEMPTS && stale && r == 0; i++) {
 		struct esfm_rc_findings out = {0};
 
-		r = attempt(ctx, v, pool, ui, &lv, &out, &stale, err);
+		r = attempt(ctx, v, pool, ui, &lv, &out, &stale, &busy, err);
 		if (r == 0 && !stale)
 			report(ui, &out, freed);
 		esfm_rc_findings_free(&out);
 	}
+	if (r == 0 && !stale && !busy && v && lv.known)
+		identity_upkeep(ctx, v, pool, &lv, ui);
 	if (r == 0 && stale) {
 		char msg[ESFM_NAME_MAX + 128];
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hostdev.h"
+
 struct rc {
 	struct esfm_pool_state *st;
 	const struct esfm_rc_facts *f;
@@ -305,5 +307,41 @@ size_t esfm_rc_count(const struct esfm_rc_findings *f, enum esfm_rc_kind kind)
 
 	for (size_t i = 0; i < f->n; i++)
 		n += f->item[i].kind == kind;
+	return n;
+}
+
+static bool holds_vf(const struct esfm_domain *x, const char *pool, unsigned index)
+{
+	unsigned i;
+
+	for (size_t h = 0; h < x->nhostdev; h++)
+		if (esfm_hostdev_alias_match(x->hostdev[h].alias, pool, &i) && i == index)
+			return true;
+	return false;
+}
+
+static bool has_identity(const struct esfm_domain *x, const char *pool, unsigned index)
+{
+	unsigned i;
+
+	for (size_t c = 0; c < x->nidentity; c++)
+		if (esfm_identity_alias_match(x->identity[c], pool, &i) && i == index)
+			return true;
+	return false;
+}
+
+size_t esfm_reconcile_identities(const struct esfm_domain *x, const char *pool, bool add_missing,
+				 struct esfm_identity_fix *out, size_t max)
+{
+	size_t n = 0;
+	unsigned i;
+
+	for (size_t c = 0; c < x->nidentity && n < max; c++)
+		if (esfm_identity_alias_match(x->identity[c], pool, &i) && !holds_vf(x, pool, i))
+			out[n++] = (struct esfm_identity_fix){.index = i, .add = false};
+	for (size_t h = 0; add_missing && x->vserial && h < x->nhostdev && n < max; h++)
+		if (esfm_hostdev_alias_match(x->hostdev[h].alias, pool, &i) &&
+		    !has_identity(x, pool, i))
+			out[n++] = (struct esfm_identity_fix){.index = i, .add = true};
 	return n;
 }

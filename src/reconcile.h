@@ -102,4 +102,21 @@ void esfm_rc_findings_free(struct esfm_rc_findings *f);
 /* How many findings of @kind. */
 size_t esfm_rc_count(const struct esfm_rc_findings *f, enum esfm_rc_kind kind);
 
+/*
+ * esfm's identity channels (hostdev.h) in one domain's live or persistent XML
+ * @x, held against its esfm hostdevs of @pool (matched on the aliases esfm
+ * gives both): a channel whose VF the domain does not hold is to be removed
+ * (add false: it would name a VF the guest lacks); with @add_missing, an esfm
+ * hostdev without its channel gets one (add true), if the domain has a
+ * virtio-serial controller to put it on. At most @max fixes go to @out;
+ * returns how many.
+ */
+struct esfm_identity_fix {
+	unsigned index;
+	bool add;
+};
+
+size_t esfm_reconcile_identities(const struct esfm_domain *x, const char *pool, bool add_missing,
+				 struct esfm_identity_fix *out, size_t max);
+
 #endif

@@ -401,6 +401,16 @@ e $PF detach 1
 t_esfm "detach 1 exits 0" 0
 t_is "everestg3 lost VF 1" "$(pcfg everestg3)" ""
 t_is "... and its identity channel" "$(idcfg everestg3)" ""
+printf "<channel type='null'><target type='virtio' name='%s'/><alias name='ua-esfmid-fpga0-1'/></channel>\n" \
+	"esfm-vf,pool=fpga0,index=1,pf=$PF" >"$work/stray.xml"
+lv_virsh attach-device everestg3 "$work/stray.xml" --config >/dev/null
+t_is "a stray identity channel in everestg3's persistent config (no VF 1 there)" \
+	"$(idcfg everestg3)" "$(ident 1)"
+e pool-gc
+t_esfm "pool-gc exits 0" 0
+t_like "... removes it and says so" "$E_out$E_err" \
+	"pool 'fpga0': identity channel of VF 1 removed from the persistent config of 'everestg3': it holds no such VF"
+t_is "... it is gone" "$(idcfg everestg3)" ""
 e $PF detach 1
 t_esfm "detach of a free VF: exit 1" 1 "VF 1 \(0000:83:00\.5\) is not attached to any VM"
 e $PF attach 1 everestg3

@@ -369,6 +369,41 @@ static void test_hostdevs(void **state)
 	assert_false(fx->dom.annotated);
 }
 
+/* esfm's identity channels (alias ua-esfmid-...) and whether a virtio-serial controller is there. */
+static void test_identity_channels(void **state)
+{
+	struct fx *fx = *state;
+
+	fx->xml = domain(
+		NULL, "<controller type='pci' index='0' model='pcie-root'/>"
+		      "<channel type='null'><target type='virtio' name='esfm-vf,pool=p,index=1'/>"
+		      "<alias name='ua-esfmid-p-1'/></channel>"
+		      "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/>"
+		      "<alias name='channel0'/></channel>"
+		      "<channel type='null'><target type='virtio' name='x'/></channel>"
+		      "<controller type='virtio-serial' index='0'/>"
+		      "<channel type='null'><target type='virtio' name='y'/>"
+		      "<alias name='ua-esfmid-q_r-7'/></channel>"
+		      "<hostdev mode='subsystem' type='pci'><source>"
+		      "<address domain='0' bus='1' slot='0' function='0'/></source>"
+		      "<alias name='ua-esfmid-p-9'/></hostdev>");
+	assert_int_equal(esfm_domxml_parse(fx->xml, strlen(fx->xml), &fx->dom, &fx->err), 0);
+	assert_int_equal(fx->dom.nidentity, 2);
+	assert_string_equal(fx->dom.identity[0], "ua-esfmid-p-1");
+	assert_string_equal(fx->dom.identity[1], "ua-esfmid-q_r-7");
+	assert_true(fx->dom.vserial);
+	/* A hostdev is never taken for a channel, whatever its alias. */
+	assert_int_equal(fx->dom.nhostdev, 1);
+
+	free(fx->xml);
+	fx->xml = domain(NULL, "<controller type='scsi' index='0'/>"
+			       "<channel type='null'><target type='virtio' name='a'/>"
+			       "<alias name='ua-esfm-p-1'/></channel>");
+	assert_int_equal(esfm_domxml_parse(fx->xml, strlen(fx->xml), &fx->dom, &fx->err), 0);
+	assert_int_equal(fx->dom.nidentity, 0);
+	assert_false(fx->dom.vserial);
+}
+
 static void test_hostdev_bad_addresses_skipped(void **state)
 {
 	struct fx *fx = *state;
@@ -969,6 +1004,7 @@ int main(void)
 		T(test_len_bounds_the_input),
 		T(test_no_external_entities),
 		T(test_hostdevs),
+		T(test_identity_channels),
 		T(test_hostdev_bad_addresses_skipped),
 		T(test_hostdev_limit),
 		T(test_live_fixture),

@@ -11,6 +11,7 @@
 
 #include "reconcile.h"
 #include "state.h"
+#include "util.h"
 
 #define MAXS 8
 #define MAXD 4
@@ -364,11 +365,81 @@ static void test_finding_text(void **state)
 	esfm_state_clear(&st);
 }
 
+/* A domain XML as parsed: esfm hostdev aliases and identity channel aliases. */
+static void add_hostdev(struct esfm_domain *x, const char *alias)
+{
+	snprintf(x->hostdev[x->nhostdev++].alias, sizeof(x->hostdev[0].alias), "%s", alias);
+}
+
+static void add_identity(struct esfm_domain *x, const char *alias)
+{
+	snprintf(x->identity[x->nidentity++], sizeof(x->identity[0]), "%s", alias);
+}
+
+/* "+N" for an identity to add for VF N, "-N" for one to remove, in order, space separated. */
+static const char *fixes_of(const struct esfm_domain *x, const char *pool, bool add_missing)
+{
+	static char buf[512];
+	struct esfm_identity_fix fix[2 * ESFM_MAX_VFS_PER_VM];
+	size_t n = esfm_reconcile_identities(x, pool, add_missing, fix, ESFM_ARRAY_SIZE(fix));
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%c%u", i ? " " : "",
+					fix[i].add ? '+' : '-', fix[i].index);
+	return buf;
+}
+
+static void test_identities(void **state)
+{
+	struct esfm_domain *x = calloc(1, sizeof(*x));
+	struct esfm_identity_fix one[1];
+
+	(void)state;
+	assert_non_null(x);
+	/* Each VF with its channel: nothing to do. */
+	x->vserial = true;
+	add_hostdev(x, "ua-esfm-fpga0-0");
+	add_identity(x, "ua-esfmid-fpga0-0");
+	assert_string_equal(fixes_of(x, "fpga0", true), "");
+	/* A VF without its channel gets one; a channel without its VF goes. */
+	add_hostdev(x, "ua-esfm-fpga0-3");
+	add_identity(x, "ua-esfmid-fpga0-5");
+	assert_string_equal(fixes_of(x, "fpga0", true), "-5 +3");
+	/* The persistent XML: only strays go (nothing is added behind the operator's back). */
+	assert_string_equal(fixes_of(x, "fpga0", false), "-5");
+	/* Without a virtio-serial controller nothing can be added: only strays go. */
+	x->vserial = false;
+	assert_string_equal(fixes_of(x, "fpga0", true), "-5");
+	x->vserial = true;
+	/* Other pools' devices, other devices and look-alike aliases are not ours. */
+	add_hostdev(x, "ua-esfm-fpga1-4");
+	add_identity(x, "ua-esfmid-fpga1-6");
+	add_hostdev(x, "hostdev0");
+	add_identity(x, "ua-esfmid-fpga0");
+	add_identity(x, "ua-esfmid-fpga0-x");
+	assert_string_equal(fixes_of(x, "fpga0", true), "-5 +3");
+	assert_string_equal(fixes_of(x, "fpga1", true), "-6 +4");
+	/* A pool whose name has a '.' matches its '_' spelling only. */
+	memset(x, 0, sizeof(*x));
+	x->vserial = true;
+	add_hostdev(x, "ua-esfm-v1_2-0");
+	add_identity(x, "ua-esfmid-v1_2-1");
+	assert_string_equal(fixes_of(x, "v1.2", true), "-1 +0");
+	assert_string_equal(fixes_of(x, "v1-2", true), "");
+	/* @max bounds what is written. */
+	assert_int_equal(esfm_reconcile_identities(x, "v1.2", true, one, 1), 1);
+	assert_false(one[0].add);
+	free(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_finding_text),
+		cmocka_unit_test(test_identities),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -79,7 +79,7 @@ l2_kernel_release() {
 }
 
 l2_initramfs() {
-	local out=$E2E_WORK/l2-initramfs.cpio.gz dir=$E2E_WORK/l2-initramfs bb
+	local out=$E2E_WORK/l2-initramfs.cpio.gz dir=$E2E_WORK/l2-initramfs bb m
 	if [ ! -s "$out" ]; then
 		bb=$(command -v busybox) || return 1
 		rm -rf "$dir"
@@ -90,13 +90,18 @@ l2_initramfs() {
 		# the identity channel esfm plugs in with each VF (/sys/class/virtio-ports/*/name).
 		# modprobe prints them and their dependencies in load order; init insmods that list.
 		mkdir -p "$dir/lib/modules"
-		modprobe --show-depends --set-version "$(l2_kernel_release)" $L2_MODULES >"$dir/mods" ||
-			return 1
-		awk '$1 == "insmod" { print $2 }' "$dir/mods" | while read -r ko; do
+		# -a: every argument is a module (without it, the second would be the first's parameter)
+		modprobe -a --show-depends --set-version "$(l2_kernel_release)" $L2_MODULES \
+			>"$dir/mods" || return 1
+		awk '$1 == "insmod" && !seen[$2]++ { print $2 }' "$dir/mods" | while read -r ko; do
 			cp "$ko" "$dir/lib/modules/" || exit 1
 			echo "/lib/modules/${ko##*/}"
 		done >"$dir/modules.order" || return 1
 		rm -f "$dir/mods"
+		for m in $L2_MODULES; do
+			grep -q "/$m\.ko\$" "$dir/modules.order" ||
+				{ echo "l2_initramfs: module $m not found for $(l2_kernel_release)" >&2; return 1; }
+		done
 		cat >"$dir/init" <<'EOF'
 #!/bin/sh
 # Tiny L2 Linux (tests/e2e/lib/l2.sh): report PCI devices on the serial console, then keep running.

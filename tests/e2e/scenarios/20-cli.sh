@@ -209,6 +209,7 @@ t_like "... says the change was cut off and is being recovered" "$E_err" \
 t_like "... says it gave VF 0 back to everestg0" "$E_err" \
 	"pool 'nvme0': recover: VF 0 re-attached to 'everestg0'"
 t_ok "everestg0 has VF 0 again" has_alias everestg0 ua-esfm-nvme0-0
+t_ok "... and its identity channel" l2_wait_vport everestg0 "$(ident 0)" present 30
 t_like "... listed as live in everestg0" "$E_out" "^0 +[0-9a-f:.]+ +everestg0 +yes"
 if e2e_wait 60 test "$(grep -c '^ESFM-L2-PCI-ADD' "$(l2_serial_log everestg0)")" -gt "$adds"; then
 	t_pass "the L2 Linux in everestg0 sees its VF again"
@@ -218,6 +219,26 @@ fi
 esfm_ "no journal left: a second list_vf_vm recovers nothing" 0 "$pf" list_vf_vm
 t_unlike "... and says nothing about it" "$E_err$E_out" "recover"
 
+# --- identity channels follow the VFs: the next command repairs a lost or a stray one ---
+t_ok "virsh takes everestg0's identity channel away (as a crash between two attaches would)" \
+	virsh_ detach-device-alias everestg0 ua-esfmid-nvme0-0 --live
+t_ok "... its L2 Linux sees it go" l2_wait_vport everestg0 "$(ident 0)" absent 30
+printf "<channel type='null'><target type='virtio' name='%s'/><alias name='ua-esfmid-nvme0-2'/></channel>\n" \
+	"$(ident 2)" >"$E2E_WORK/stray.xml"
+t_ok "virsh gives everestg0 a channel naming VF 2, which it does not hold" \
+	virsh_ attach-device everestg0 "$E2E_WORK/stray.xml" --live
+t_ok "... its L2 Linux reads it" l2_wait_vport everestg0 "$(ident 2)" present 30
+esfm_ "pool-gc" 0 pool-gc
+t_like "... adds VF 0's identity again and says so" "$E_out$E_err" \
+	"pool 'nvme0': VF 0 of 'everestg0' had no identity channel: added again"
+t_like "... removes the stray one and says so" "$E_out$E_err" \
+	"pool 'nvme0': identity channel of VF 2 removed from 'everestg0': it holds no such VF"
+t_ok "... the L2 Linux reads VF 0's identity again" l2_wait_vport everestg0 "$(ident 0)" present 30
+t_ok "... and no longer the stray one" l2_wait_vport everestg0 "$(ident 2)" absent 30
+esfm_ "a second pool-gc" 0 pool-gc
+t_unlike "... has nothing to repair" "$E_out$E_err" "identity"
+
 esfm_ "reconf 0" 0 "$pf" reconf 0 -y
 t_ok "everestg0 has no VF after reconf 0" no_alias everestg0 ua-esfm-nvme0-0
+t_ok "... nor its identity" l2_wait_vport everestg0 "$(ident 0)" absent 30
 t_done

@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "hostdev.h"
 #include "log.h"
+#include "pfsettings.h"
 #include "proc.h"
 #include "reconcile.h"
 #include "util.h"
@@ -59,6 +60,7 @@ int esfm_vfpool_sync(struct esfm_ctx *ctx, const struct esfm_pool *pool, struct 
 	struct esfm_pf_info info;
 	char a[ESFM_PCI_ADDR_STRLEN];
 	size_t n, cap;
+	unsigned qmax;
 
 	esfm_pci_addr_str(&pool->pf, a);
 	if (esfm_vfpool_claim_pf(ctx, pool, st, err) < 0)
@@ -68,9 +70,8 @@ int esfm_vfpool_sync(struct esfm_ctx *ctx, const struct esfm_pool *pool, struct 
 	if (info.numvfs == 0 && pool->count > 0) {
 		esfm_info("pool '%s': PF %s has no VFs, creating %u", pool->name, a, pool->count);
 		/* QDMA PFs start with 0 queues: VFs would get none. */
-		if (info.has_qdma &&
-		    esfm_pci_qmax_set(ctx->sysfs, &pool->pf,
-				      pool->has_qmax ? pool->qmax : ESFM_DEFAULT_QMAX, err) < 0)
+		if (esfm_pf_qmax(ESFM_CMD_INIT, NULL, pool, info.has_qdma, 0, &qmax) &&
+		    esfm_pci_qmax_set(ctx->sysfs, &pool->pf, qmax, err) < 0)
 			return esfm_err_prefix(err, "pool '%s'", pool->name);
 		if (esfm_pci_set_numvfs(ctx->sysfs, &pool->pf, pool->count,
 					ESFM_PCI_NUMVFS_NO_AUTOPROBE, err) < 0)

@@ -12,14 +12,21 @@
 #   make qemu-check   test the patched QEMU's device_pause error paths over QMP
 #   make install-qemu install it as $(PREFIX)/libexec/esfm/qemu-system-x86_64
 
+# The installation layout is decided here only: the binaries are built with it
+# (src/paths.h) and `esfm --print-paths` tells install.sh and man/mkman.sh.
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
-SBINDIR   ?= $(PREFIX)/sbin
 LIBEXECDIR ?= $(PREFIX)/libexec
 DATADIR   ?= $(PREFIX)/share
 MANDIR    ?= $(DATADIR)/man
+COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
 SYSCONFDIR ?= /etc
+PATH_DEFS := -DESFM_PREFIX='"$(PREFIX)"' -DESFM_BINDIR='"$(BINDIR)"' \
+             -DESFM_LIBEXECDIR='"$(LIBEXECDIR)/esfm"' -DESFM_DATADIR='"$(DATADIR)/esfm"' \
+             -DESFM_MANDIR='"$(MANDIR)"' -DESFM_COMPLETIONDIR='"$(COMPLETIONDIR)"' \
+             -DESFM_SYSCONFROOT='"$(SYSCONFDIR)"' -DESFM_SYSCONFDIR='"$(SYSCONFDIR)/esfm"' \
+             -DESFM_HOOKSDIR='"$(SYSCONFDIR)/libvirt/hooks"'
 
 CC        ?= cc
 PKGS      := libvirt libvirt-qemu libxml-2.0 json-c
@@ -28,8 +35,7 @@ PKG_LIBS  := $(shell pkg-config --libs $(PKGS))
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wmissing-prototypes \
              -Wstrict-prototypes -Wpointer-arith -Wvla
-BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g $(WARN) -DESFM_VERSION='"$(VERSION)"' \
-             -DESFM_DATADIR='"$(DATADIR)/esfm"' -DESFM_SYSCONFDIR='"$(SYSCONFDIR)/esfm"' \
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g $(WARN) -DESFM_VERSION='"$(VERSION)"' $(PATH_DEFS) \
              -Isrc $(PKG_CFLAGS)
 
 ifeq ($(SANITIZE),1)
@@ -187,15 +193,16 @@ demo:
 # option of --help that esfm(1) does not document is an error.
 .PHONY: man
 man: $(ESFM)
-	man/mkman.sh --strict --esfm $(ESFM) --out $(BUILDDIR)/man --prefix "$(PREFIX)" --sysconfdir "$(SYSCONFDIR)"
+	man/mkman.sh --strict --esfm $(ESFM) --out $(BUILDDIR)/man
 
 # Files and links only, no signal to libvirtd (see install.sh --help); ./install.sh
-# alone also sends SIGHUP to a running libvirtd so that it picks up the hook.
+# alone also sends SIGHUP to a running libvirtd so that it picks up the hook. Where
+# everything goes is what the binaries were built for (esfm --print-paths).
 install: all
-	./install.sh --destdir "$(DESTDIR)" --prefix "$(PREFIX)" --sysconfdir "$(SYSCONFDIR)" --builddir "$(BUILDDIR)" --files-only
+	./install.sh --destdir "$(DESTDIR)" --builddir "$(BUILDDIR)" --files-only
 
 uninstall:
-	./install.sh --uninstall --destdir "$(DESTDIR)" --prefix "$(PREFIX)"
+	./install.sh --uninstall --destdir "$(DESTDIR)" --builddir "$(BUILDDIR)"
 
 # The patched QEMU (qemu/README.md): Debian 12's qemu source + Debian's patches + ours,
 # built once per source version, patch set and configure line, cached under

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "logsink.h"
 #include "ops.h"
+#include "paths.h"
 #include "pfsettings.h"
 #include "pool.h"
 #include "util.h"
@@ -365,6 +366,10 @@ int main(int argc, char **argv)
 	}
 	if (cli.cmd == ESFM_CMD_VERSION) {
 		printf("esfm %s\n", ESFM_VERSION);
+		return 0;
+	}
+	if (cli.cmd == ESFM_CMD_PRINT_PATHS) {
+		esfm_paths_print(stdout);
 		return 0;
 	}
 	esfm_logsink_stderr("esfm", cli.verbose ? ESFM_LOG_DEBUG

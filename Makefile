@@ -168,8 +168,15 @@ e2e:
 	$(MAKE) all
 	tests/e2e/run-e2e.sh
 
+NOOP_HOOK := $(BUILDDIR)/tests/bench/noop-hook
+
+$(NOOP_HOOK): tests/bench/noop-hook.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(HOOK_STATIC) -o $@ $<
+
 bench:
-	$(MAKE) tests
+	$(MAKE) tests $(NOOP_HOOK)
 	tests/bench/run-bench.sh build/release
 
 # Crash injection (tests/integration/crash-inject.sh; make check runs 50 kills of it):

@@ -56,10 +56,9 @@ int esfm_vfpool_claim_pf(const struct esfm_ctx *ctx, const struct esfm_pool *poo
 int esfm_vfpool_sync(struct esfm_ctx *ctx, const struct esfm_pool *pool, struct esfm_pool_state *st,
 		     size_t *capacity, struct esfm_err *err)
 {
-	_cleanup_free_ struct esfm_pci_addr *vfs = NULL;
 	struct esfm_pf_info info;
 	char a[ESFM_PCI_ADDR_STRLEN];
-	size_t n, cap;
+	size_t cap;
 	unsigned qmax;
 
 	esfm_pci_addr_str(&pool->pf, a);
@@ -74,19 +73,31 @@ int esfm_vfpool_sync(struct esfm_ctx *ctx, const struct esfm_pool *pool, struct 
 		    esfm_pci_qmax_set(ctx->sysfs, &pool->pf, qmax, err) < 0)
 			return esfm_err_prefix(err, "pool '%s'", pool->name);
 		if (esfm_pci_set_numvfs(ctx->sysfs, &pool->pf, pool->count,
-					ESFM_PCI_NUMVFS_NO_AUTOPROBE, err) < 0)
+					ESFM_PCI_NUMVFS_NO_AUTOPROBE, err) < 0 ||
+		    esfm_pci_pf_info(ctx->sysfs, &pool->pf, &info, err) < 0)
 			return esfm_err_prefix(err, "pool '%s'", pool->name);
 	}
-	if (esfm_pci_list_vfs(ctx->sysfs, &pool->pf, &vfs, &n, err) < 0)
-		return esfm_err_prefix(err, "pool '%s'", pool->name);
-	cap = pool->count && pool->count < n ? pool->count : n;
+	cap = pool->count && pool->count < info.numvfs ? pool->count : info.numvfs;
 	if (st->nvfs < cap && esfm_state_resize(st, cap, err) < 0)
 		return -1;
 	st->pf = pool->pf;
-	for (size_t i = 0; i < st->nvfs && i < n; i++)
-		st->vfs[i].addr = vfs[i];
+	/*
+	 * The kernel places VF i at sriov_offset + i * sriov_stride: reading
+	 * every virtfn link (252 on a QDMA PF) at each prepare is not needed;
+	 * esfm_vfpool_confirm_vf reads the link of each VF handed out.
+	 */
+	for (size_t i = 0; i < st->nvfs && i < info.numvfs; i++)
+		if (esfm_pci_vf_addr_compute(&pool->pf, info.offset, info.stride, (unsigned)i,
+					     &st->vfs[i].addr, err) < 0)
+			return esfm_err_prefix(err, "pool '%s'", pool->name);
 	*capacity = cap;
 	return 0;
+}
+
+int esfm_vfpool_confirm_vf(struct esfm_ctx *ctx, const struct esfm_pool *pool,
+			   struct esfm_pool_state *st, unsigned index, struct esfm_err *err)
+{
+	return esfm_pci_vf_link(ctx->sysfs, &pool->pf, index, &st->vfs[index].addr, err);
 }
 
 int esfm_vfpool_index_of(struct esfm_ctx *ctx, const struct esfm_pool *pool,
@@ -248,8 +259,9 @@ static int reserve_fn(struct esfm_pool_state *st, void *data, struct esfm_err *e
 		return -1;
 	}
 	for (unsigned i = 0; i < npicks; i++)
-		if (esfm_pci_bind_driver(ctx->sysfs, &st->vfs[picks[i]].addr, pool->driver, err) <
-		    0)
+		if (esfm_vfpool_confirm_vf(ctx, pool, st, picks[i], err) < 0 ||
+		    esfm_pci_bind_driver(ctx->sysfs, &st->vfs[picks[i]].addr, pool->driver, err) <
+			    0)
 			return esfm_err_prefix(err, "pool '%s'", pool->name);
 	for (unsigned i = 0; i < npicks; i++) {
 		struct esfm_vf_slot *s = &st->vfs[picks[i]];

@@ -107,12 +107,12 @@ static int cmd_status(struct esfm_ctx *ctx, const struct esfm_cli *cli, struct e
 	if (cli->json) {
 		_cleanup_free_ char *json = NULL;
 
-		if (esfm_op_status_json(ctx, false, &json, err) < 0)
+		if (esfm_op_status_json(ctx, &json, err) < 0)
 			return -1;
 		printf("%s\n", json);
 		return 0;
 	}
-	if (esfm_op_status(ctx, false, &views, &n, err) < 0)
+	if (esfm_op_status(ctx, &views, &n, err) < 0)
 		return -1;
 	if (!n)
 		printf("no pools (define one in %s/pools.d, see esfm-pool(5))\n",

@@ -482,7 +482,7 @@ int esfm_op_gc(struct esfm_ctx *ctx, const char *pool, const struct esfm_ui *ui,
 		return -1;
 	if (pool) {
 		r = esfm_ops_reconcile(ctx, v, &one, ui, freed, NULL, err);
-	} else if ((r = esfm_op_status(ctx, false, &views, &n, err)) == 0) {
+	} else if ((r = esfm_op_status(ctx, &views, &n, err)) == 0) {
 		for (size_t i = 0; i < n && r == 0; i++)
 			r = esfm_ops_reconcile(ctx, v, &views[i].pool, ui, freed, NULL, err);
 	}

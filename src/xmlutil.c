@@ -124,14 +124,13 @@ int esfm_xml_prop(xmlNodePtr node, const char *name, char *buf, size_t len)
 	return r;
 }
 
-int esfm_xml_node_to_string(xmlDocPtr doc, xmlNodePtr node, char **out, struct esfm_err *err)
+int esfm_xml_node_to_string(xmlNodePtr node, char **out, struct esfm_err *err)
 {
 	xmlDocPtr copy = xmlNewDoc(BAD_CAST "1.0");
 	xmlBufferPtr buf = xmlBufferCreate();
 	xmlNodePtr root;
 	char *s;
 
-	(void)doc;
 	/* A copy of its own, so namespaces declared on ancestors are declared on it. */
 	if (!copy || !buf || !(root = xmlDocCopyNode(node, copy, 1))) {
 		xmlBufferFree(buf);

@@ -307,7 +307,7 @@ t_is "... every file and link is where the build's --print-paths says" \
 	"./etc/esfm/esfm.conf ./etc/esfm/pools.d/README ./etc/libvirt/hooks/qemu.d/esfm ./usr/bin/esfm \
 ./usr/lib/esfm/esfm-hook ./usr/lib/esfm/esfm-hook-handler ./usr/lib/esfm/esfm-hook-worker \
 ./usr/share/bash-completion/completions/esfm ./usr/share/esfm/hostdev.xml \
-./usr/share/esfm/install-manifest ./usr/share/esfm/pool.rng ./usr/share/esfm/program-args.tcl \
+./usr/share/esfm/identity.xml ./usr/share/esfm/install-manifest ./usr/share/esfm/pool.rng ./usr/share/esfm/program-args.tcl \
 ./usr/share/esfm/program-vivado.tcl ./usr/share/esfm/program-xsct.tcl \
 ./usr/share/man/man1/esfm.1 ./usr/share/man/man5/esfm-pool.5 ./usr/share/man/man8/esfm-hook.8 "
 t_is "... the hook link points into its libexecdir" \

@@ -12,14 +12,21 @@
 #   make qemu-check   test the patched QEMU's device_pause error paths over QMP
 #   make install-qemu install it as $(PREFIX)/libexec/esfm/qemu-system-x86_64
 
+# The installation layout is decided here only: the binaries are built with it
+# (src/paths.h) and `esfm --print-paths` tells install.sh and man/mkman.sh.
 VERSION   := 0.1.0
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
-SBINDIR   ?= $(PREFIX)/sbin
 LIBEXECDIR ?= $(PREFIX)/libexec
 DATADIR   ?= $(PREFIX)/share
 MANDIR    ?= $(DATADIR)/man
+COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
 SYSCONFDIR ?= /etc
+PATH_DEFS := -DESFM_PREFIX='"$(PREFIX)"' -DESFM_BINDIR='"$(BINDIR)"' \
+             -DESFM_LIBEXECDIR='"$(LIBEXECDIR)/esfm"' -DESFM_DATADIR='"$(DATADIR)/esfm"' \
+             -DESFM_MANDIR='"$(MANDIR)"' -DESFM_COMPLETIONDIR='"$(COMPLETIONDIR)"' \
+             -DESFM_SYSCONFROOT='"$(SYSCONFDIR)"' -DESFM_SYSCONFDIR='"$(SYSCONFDIR)/esfm"' \
+             -DESFM_HOOKSDIR='"$(SYSCONFDIR)/libvirt/hooks"'
 
 CC        ?= cc
 PKGS      := libvirt libvirt-qemu libxml-2.0 json-c
@@ -28,8 +35,7 @@ PKG_LIBS  := $(shell pkg-config --libs $(PKGS))
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral -Wmissing-prototypes \
              -Wstrict-prototypes -Wpointer-arith -Wvla
-BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g $(WARN) -DESFM_VERSION='"$(VERSION)"' \
-             -DESFM_DATADIR='"$(DATADIR)/esfm"' -DESFM_SYSCONFDIR='"$(SYSCONFDIR)/esfm"' \
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -g $(WARN) -DESFM_VERSION='"$(VERSION)"' $(PATH_DEFS) \
              -Isrc $(PKG_CFLAGS)
 
 ifeq ($(SANITIZE),1)
@@ -58,14 +64,21 @@ HOOK      := $(BUILDDIR)/esfm-hook
 HANDLER   := $(BUILDDIR)/esfm-hook-handler
 WORKER    := $(BUILDDIR)/esfm-hook-worker
 # esfm-hook runs at every VM start on the host: a libc-only front, static
-# where the toolchain allows (not with the sanitizers). The handler links only
-# libxml2, not libvirt's ~60 shared objects; the worker links libvirt.
-HANDLER_LIBS := -Wl,--as-needed $(shell pkg-config --libs libxml-2.0)
+# where the toolchain allows (not with the sanitizers). The handler runs at
+# every annotated start: it links libxml2 only, not libvirt's ~60 shared
+# objects, and statically too, because resolving libxml2, ICU and libstdc++
+# at each run was most of its time (make bench). valgrind cannot follow
+# malloc in a static program: HANDLER_DYN is the same handler linked
+# dynamically, for tests/integration/valgrind.sh. The worker links libvirt.
+HANDLER_DYN_LIBS := -Wl,--as-needed $(shell pkg-config --libs libxml-2.0)
 ifeq ($(SANITIZE),1)
 HOOK_STATIC :=
+HANDLER_LIBS := $(HANDLER_DYN_LIBS)
 else
 HOOK_STATIC := -static
+HANDLER_LIBS := -static $(shell pkg-config --libs --static libxml-2.0) -lstdc++
 endif
+HANDLER_DYN := $(BUILDDIR)/tests/esfm-hook-handler-dynamic
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILDDIR)/%)
@@ -107,9 +120,18 @@ $(HOOK): $(BUILDDIR)/hooks/esfm-hook.o $(BUILDDIR)/hooks/hookscan.o
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $(HOOK_STATIC) -o $@ $^
 
+# libxml2.a names getaddrinfo (nanohttp) and ICU dlopen: linked, never called
+# (the XML is parsed from memory with XML_PARSE_NONET); ld's warnings say so.
 $(HANDLER): $(BUILDDIR)/hooks/esfm-hook-handler.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(HANDLER_LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(HANDLER_LIBS) 2>$@.ld || { cat $@.ld >&2; exit 1; }
+	@grep -v -e 'in statically linked applications requires' -e ': in function' $@.ld >&2 || true
+	@rm -f $@.ld
+
+$(HANDLER_DYN): $(BUILDDIR)/hooks/esfm-hook-handler.o $(LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(HANDLER_DYN_LIBS)
 
 $(WORKER): $(BUILDDIR)/hooks/esfm-hook-worker.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
@@ -147,7 +169,7 @@ $(SIM): $(SIM_SRCS) $(wildcard tests/sim/*.h)
 	$(Q)$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags fuse3) -o $@ $(SIM_SRCS) \
 		$(shell pkg-config --libs fuse3) -lpthread $(ALL_LDFLAGS)
 
-tests: all $(UNIT_BINS) $(TOOL_BINS) $(REPLAY_BINS) $(if $(SIM_SRCS),$(SIM))
+tests: all $(HANDLER_DYN) $(UNIT_BINS) $(TOOL_BINS) $(REPLAY_BINS) $(if $(SIM_SRCS),$(SIM))
 
 # What the nested test bed needs: the programs and the test tools, no unit tests.
 tools: all $(TOOL_BINS)
@@ -162,8 +184,15 @@ e2e:
 	$(MAKE) all
 	tests/e2e/run-e2e.sh
 
+NOOP_HOOK := $(BUILDDIR)/tests/bench/noop-hook
+
+$(NOOP_HOOK): tests/bench/noop-hook.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  BENCH   $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(HOOK_STATIC) -o $@ $<
+
 bench:
-	$(MAKE) tests
+	$(MAKE) tests $(NOOP_HOOK)
 	tests/bench/run-bench.sh build/release
 
 # Crash injection (tests/integration/crash-inject.sh; make check runs 50 kills of it):
@@ -187,15 +216,16 @@ demo:
 # option of --help that esfm(1) does not document is an error.
 .PHONY: man
 man: $(ESFM)
-	man/mkman.sh --strict --esfm $(ESFM) --out $(BUILDDIR)/man --prefix "$(PREFIX)" --sysconfdir "$(SYSCONFDIR)"
+	man/mkman.sh --strict --esfm $(ESFM) --out $(BUILDDIR)/man
 
 # Files and links only, no signal to libvirtd (see install.sh --help); ./install.sh
-# alone also sends SIGHUP to a running libvirtd so that it picks up the hook.
+# alone also sends SIGHUP to a running libvirtd so that it picks up the hook. Where
+# everything goes is what the binaries were built for (esfm --print-paths).
 install: all
-	./install.sh --destdir "$(DESTDIR)" --prefix "$(PREFIX)" --sysconfdir "$(SYSCONFDIR)" --builddir "$(BUILDDIR)" --files-only
+	./install.sh --destdir "$(DESTDIR)" --builddir "$(BUILDDIR)" --files-only
 
 uninstall:
-	./install.sh --uninstall --destdir "$(DESTDIR)" --prefix "$(PREFIX)"
+	./install.sh --uninstall --destdir "$(DESTDIR)" --builddir "$(BUILDDIR)"
 
 # The patched QEMU (qemu/README.md): Debian 12's qemu source + Debian's patches + ours,
 # built once per source version, patch set and configure line, cached under

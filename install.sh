@@ -4,7 +4,9 @@
 #   ./install.sh [--destdir DIR] [--prefix DIR] [--sysconfdir DIR] [--builddir DIR]
 #                [--files-only] [--dry-run] [--uninstall] [-h]
 #
-# Installs:
+# Installs where the binaries were built for (the Makefile's PREFIX, BINDIR, ...,
+# SYSCONFDIR, as `esfm --print-paths` prints them; --prefix and --sysconfdir move
+# that layout to another root). With the Makefile's defaults:
 #   <prefix>/bin/esfm
 #   <prefix>/libexec/esfm/esfm-hook, esfm-hook-handler, esfm-hook-worker (real files,
 #       side by side: each finds the next one next to its own resolved path)
@@ -36,7 +38,7 @@ umask 022
 
 prog=install.sh
 # DESTDIR in the environment stages like --destdir (the spelling packagers type); --destdir wins.
-destdir=${DESTDIR:-} prefix=/usr/local sysconfdir=/etc builddir=build/release
+destdir=${DESTDIR:-} prefix='' sysconfdir='' builddir=build/release
 files_only=0 dry=0 uninstall=0
 
 usage() {
@@ -45,8 +47,8 @@ usage() {
 
 Options:
   --destdir DIR     staging root prepended to every path (default: $DESTDIR, else none)
-  --prefix DIR      installation prefix (default /usr/local)
-  --sysconfdir DIR  where libvirt/ and esfm/ live (default /etc)
+  --prefix DIR      installation prefix (default: the build's, esfm --print-paths)
+  --sysconfdir DIR  where libvirt/ and esfm/ live (default: the build's)
   --builddir DIR    where `make` put the binaries (default build/release)
   --files-only      install files and links, signal nothing
   --dry-run         print what would be done, change nothing
@@ -104,7 +106,7 @@ prefix=$(strip_slash "$prefix")
 sysconfdir=$(strip_slash "$sysconfdir")
 for v in prefix sysconfdir; do
 	case ${!v} in
-	/*) ;;
+	/* | '') ;;
 	*) echo "$prog: --$v must be an absolute path, not '${!v}'" >&2; exit 2 ;;
 	esac
 done
@@ -119,13 +121,43 @@ case $builddir in
 *) if [ -d "$(pwd)/$builddir" ]; then builddir=$(pwd)/$builddir; else builddir=$top/$builddir; fi ;;
 esac
 
-bindir=$prefix/bin
-libexecdir=$prefix/libexec/esfm
-datadir=$prefix/share/esfm
-mandir=$prefix/share/man
-compdir=$prefix/share/bash-completion/completions
-confdir=$sysconfdir/esfm
-hooksdir=$sysconfdir/libvirt/hooks
+# The layout is the build's: `esfm --print-paths` (name=value lines, from the Makefile).
+declare -A built=()
+read_built_paths() {
+	local k v out
+	[ -x "$builddir/esfm" ] || return 1
+	out=$("$builddir/esfm" --print-paths) || return 1
+	while IFS='=' read -r k v; do
+		[ -z "$k" ] || built[$k]=$v
+	done <<<"$out"
+	[ -n "${built[prefix]:-}" ] && [ -n "${built[datadir]:-}" ] && [ -n "${built[hooksdir]:-}" ]
+}
+# rebase PATH OLD NEW: PATH with its leading directory OLD replaced by NEW (PATH itself
+# when it is not under OLD, e.g. a MANDIR outside the PREFIX).
+rebase() {
+	case $1 in
+	"$2") printf '%s' "$3" ;;
+	"${2%/}"/*) printf '%s' "${3%/}${1#"${2%/}"}" ;;
+	*) printf '%s' "$1" ;;
+	esac
+}
+if read_built_paths; then
+	[ -n "$prefix" ] || prefix=${built[prefix]}
+	[ -n "$sysconfdir" ] || sysconfdir=${built[sysconfdir]}
+	for v in bindir libexecdir datadir mandir completiondir; do
+		printf -v "$v" '%s' "$(rebase "${built[$v]}" "${built[prefix]}" "$prefix")"
+	done
+	for v in confdir hooksdir; do
+		printf -v "$v" '%s' "$(rebase "${built[$v]}" "${built[sysconfdir]}" "$sysconfdir")"
+	done
+elif [ "$uninstall" = 1 ]; then
+	# No build to ask: only the manifest is needed, and it lists everything else.
+	prefix=${prefix:-/usr/local} sysconfdir=${sysconfdir:-/etc}
+	datadir=$prefix/share/esfm
+	bindir='' libexecdir='' mandir='' completiondir='' confdir='' hooksdir=''
+else
+	die "$builddir/esfm not found or too old to print its paths: build first (make), or give --builddir"
+fi
 hooklink=$hooksdir/qemu.d/esfm
 hooktarget=$libexecdir/esfm-hook
 manifest=$datadir/install-manifest
@@ -361,25 +393,15 @@ check_build() {
 	[ -x "$top/man/mkman.sh" ] || die "$top/man/mkman.sh missing"
 }
 
-# The binaries look for their templates in the ESFM_DATADIR and for esfm.conf in the
-# ESFM_SYSCONFDIR compiled in (Makefile PREFIX/SYSCONFDIR at build time). Ask them.
+# The binaries look for their templates and esfm.conf where they were built to
+# (esfm --print-paths); another --prefix or --sysconfdir is allowed, and said.
 check_built_paths() {
-	local probe=$tmp/probe out built
-	mkdir -p "$probe/conf/pools.d" "$probe/state"
-	echo '<pool/>' >"$probe/conf/pools.d/probe.xml"
-	out=$(env -u ESFM_TEMPLATE_DIR ESFM_CONF_DIR="$probe/conf" ESFM_STATE_DIR="$probe/state" \
-		ESFM_SYSFS_ROOT="$probe" "$builddir/esfm" pool-check 2>&1 || true)
-	built=$(printf '%s\n' "$out" | sed -n 's|.*cannot [a-z]* the pool schema \(/.*\)/pool\.rng.*|\1|p' | head -1)
-	if [ -n "$built" ] && [ "$built" != "$datadir" ]; then
-		warn "the binaries in $builddir were built for data in $built, not $datadir:" \
-			"rebuild with the same prefix (make clean && make PREFIX=$prefix) or set" \
+	if [ "$datadir" != "${built[datadir]}" ]; then
+		warn "the binaries in $builddir were built for data in ${built[datadir]}, not $datadir:" \
+			"rebuild with the same prefix (make PREFIX=$prefix) or set" \
 			"template_dir = $datadir in $confdir/esfm.conf"
-	elif [ -z "$built" ] && [ ! -f "$datadir/pool.rng" ]; then
-		warn "the binaries in $builddir were not built for prefix $prefix (they find a" \
-			"pool.rng elsewhere): rebuild with make clean && make PREFIX=$prefix"
 	fi
-	# grep -c reads to the end: no SIGPIPE for tr under pipefail.
-	if [ "$(tr '\0' '\n' <"$builddir/esfm" | grep -cxF "$confdir" || true)" = 0 ]; then
+	if [ "$confdir" != "${built[confdir]}" ]; then
 		warn "the binaries in $builddir were not built for $confdir (SYSCONFDIR): esfm and" \
 			"the hook will not read $confdir/esfm.conf; rebuild with make SYSCONFDIR=$sysconfdir"
 	fi
@@ -491,8 +513,10 @@ Give a domain one VF of the pool at each start:
 EOF
 	sed "s|^_esfm_conf_dir_default=.*|_esfm_conf_dir_default=$confdir|" \
 		"$top/completion/esfm" >"$tmp/completion"
-	"$top/man/mkman.sh" --esfm "$builddir/esfm" --out "$tmp/man" --prefix "$prefix" \
-		--sysconfdir "$sysconfdir" >&2 || die "cannot generate the man pages"
+	printf '%s\n' "bindir=$bindir" "libexecdir=$libexecdir" "datadir=$datadir" \
+		"confdir=$confdir" "hooksdir=$hooksdir" >"$tmp/paths"
+	"$top/man/mkman.sh" --esfm "$builddir/esfm" --paths "$tmp/paths" --out "$tmp/man" >&2 ||
+		die "cannot generate the man pages"
 }
 
 # ---------------------------------------------------------------------------
@@ -520,7 +544,7 @@ do_install() {
 	install_file "$tmp/man/esfm.1" "$mandir/man1/esfm.1" 644
 	install_file "$tmp/man/esfm-pool.5" "$mandir/man5/esfm-pool.5" 644
 	install_file "$tmp/man/esfm-hook.8" "$mandir/man8/esfm-hook.8" 644
-	install_file "$tmp/completion" "$compdir/esfm" 644
+	install_file "$tmp/completion" "$completiondir/esfm" 644
 
 	create_conf "$tmp/esfm.conf" "$confdir/esfm.conf"
 	ensure_dir "$confdir/pools.d"

@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(
 	build-essential pkg-config clang-format valgrind clang libclang-rt-14-dev
-	libvirt-dev libxml2-dev libxml2-utils libjson-c-dev libfuse3-dev fuse3 libcmocka-dev
+	libvirt-dev libxml2-dev zlib1g-dev liblzma-dev libxml2-utils libjson-c-dev libfuse3-dev fuse3 libcmocka-dev
 	libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils
 	debootstrap e2fsprogs busybox-static cpio util-linux procps
 	man-db groff-base bash-completion time

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Turn the man page sources man/*.in into roff pages.
 #
-#   man/mkman.sh --esfm BUILD/esfm --out DIR [--prefix P] [--sysconfdir S] [--strict] [SRC.in...]
+#   man/mkman.sh --esfm BUILD/esfm --out DIR [--paths FILE] [--strict] [SRC.in...]
 #
 # The sources are roff with two additions, so that esfm(1) and `esfm --help`
 # have one source (the command and option tables in src/cli.c):
@@ -19,20 +19,22 @@
 #
 # Placeholders in every page: @VERSION@ @DATE@ @BINDIR@ @LIBEXECDIR@ (the
 # directory holding esfm-hook) @DATADIR@ (templates) @CONFDIR@ (esfm.conf,
-# pools.d) @HOOKSDIR@ (libvirt's hooks directory). @DATE@ is SOURCE_DATE_EPOCH,
+# pools.d) @HOOKSDIR@ (libvirt's hooks directory). The directories are those
+# `esfm --print-paths` prints (what the binary was built for), or those of
+# --paths FILE (the same name=value lines; install.sh passes the layout it
+# installs to). @DATE@ is SOURCE_DATE_EPOCH,
 # else the last commit touching man/, else the newest source's mtime: the same
 # tree always gives the same pages. Needs only bash, awk, sed and coreutils.
 set -euo pipefail
 
-esfm='' out='' prefix=/usr/local sysconfdir=/etc strict=0
+esfm='' out='' paths='' strict=0
 srcs=()
 usage() { sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--esfm) esfm=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
-	--prefix) prefix=$2; shift 2 ;;
-	--sysconfdir) sysconfdir=$2; shift 2 ;;
+	--paths) paths=$2; shift 2 ;;
 	--strict) strict=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	-*) echo "mkman: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -46,14 +48,24 @@ if [ -z "$esfm" ] || [ -z "$out" ]; then
 	exit 2
 fi
 [ -x "$esfm" ] || { echo "mkman: $esfm is not an executable (build it first: make)" >&2; exit 2; }
-prefix=${prefix%/} sysconfdir=${sysconfdir%/}
-[ -n "$prefix" ] || prefix=/
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/esfm-mkman.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 "$esfm" --help >"$tmp/help"
 version=$("$esfm" --version | awk '{print $2}')
 [ -n "$version" ] || { echo "mkman: '$esfm --version' printed no version" >&2; exit 1; }
+if [ -n "$paths" ]; then
+	cp "$paths" "$tmp/paths" || exit 2
+else
+	"$esfm" --print-paths >"$tmp/paths"
+fi
+declare -A dir=()
+while IFS='=' read -r k v; do
+	[ -z "$k" ] || dir[$k]=$v
+done <"$tmp/paths"
+for k in bindir libexecdir datadir confdir hooksdir; do
+	[ -n "${dir[$k]:-}" ] || { echo "mkman: no $k in the paths (esfm --print-paths or --paths)" >&2; exit 1; }
+done
 
 epoch=${SOURCE_DATE_EPOCH:-}
 if [ -z "$epoch" ] && git -C "$here" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
@@ -77,9 +89,9 @@ for src in "${srcs[@]}"; do
 	*) echo "mkman: $src: expected NAME.SECTION.in" >&2; exit 2 ;;
 	esac
 	awk -v strict="$strict" -v src="$src" \
-		-v VERSION="$version" -v DATE="$date" -v BINDIR="${prefix%/}/bin" \
-		-v LIBEXECDIR="${prefix%/}/libexec/esfm" -v DATADIR="${prefix%/}/share/esfm" \
-		-v CONFDIR="$sysconfdir/esfm" -v HOOKSDIR="$sysconfdir/libvirt/hooks" \
+		-v VERSION="$version" -v DATE="$date" -v BINDIR="${dir[bindir]}" \
+		-v LIBEXECDIR="${dir[libexecdir]}" -v DATADIR="${dir[datadir]}" \
+		-v CONFDIR="${dir[confdir]}" -v HOOKSDIR="${dir[hooksdir]}" \
 		-f "$here/mkman.awk" "$tmp/help" "$src" "$src" >"$tmp/$name" || rc=$?
 	if [ "$rc" -ne 0 ]; then
 		echo "mkman: $src: failed" >&2

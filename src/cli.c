@@ -3,11 +3,8 @@
 
 #include <string.h>
 
+#include "paths.h"
 #include "util.h"
-
-#ifndef ESFM_SYSCONFDIR
-#define ESFM_SYSCONFDIR "/etc/esfm"
-#endif
 
 #define MAX_COUNT 2048
 #define HELP_COL  32
@@ -73,6 +70,8 @@ static const struct option {
 	{NULL, "--json", NULL, "status: machine-readable output (esfm-pool(5))"},
 	{"-h", "--help", NULL, "Print this help and exit"},
 	{NULL, "--version", NULL, "Print the version and exit"},
+	{NULL, "--print-paths", NULL, "Print the directories esfm was built for\n"
+				       "(name=value lines) and exit"},
 };
 /* clang-format on */
 
@@ -262,6 +261,10 @@ int esfm_cli_parse(int argc, char *const argv[], struct esfm_cli *cli, struct es
 		}
 		if (!strcmp(w, "--version")) {
 			cli->cmd = ESFM_CMD_VERSION;
+			return 0;
+		}
+		if (!strcmp(w, "--print-paths")) {
+			cli->cmd = ESFM_CMD_PRINT_PATHS;
 			return 0;
 		}
 		if (looks_like_option(w)) {

@@ -36,6 +36,7 @@ enum esfm_cmd {
 	ESFM_CMD_RECOVER,
 	ESFM_CMD_HELP,
 	ESFM_CMD_VERSION,
+	ESFM_CMD_PRINT_PATHS,
 };
 
 struct esfm_cli {

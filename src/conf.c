@@ -8,14 +8,8 @@
 #include <string.h>
 
 #include "log.h"
+#include "paths.h"
 #include "util.h"
-
-#ifndef ESFM_SYSCONFDIR
-#define ESFM_SYSCONFDIR "/etc/esfm"
-#endif
-#ifndef ESFM_DATADIR
-#define ESFM_DATADIR "/usr/local/share/esfm"
-#endif
 
 void esfm_conf_defaults(struct esfm_conf *c)
 {

@@ -274,5 +274,5 @@ int esfm_domxml_annotation_xml(const struct esfm_domain *dom, const struct esfm_
 		    !xmlSetProp(e, BAD_CAST "message", BAD_CAST error))
 			return esfm_err_sys(err, ENOMEM, "cannot build metadata XML");
 	}
-	return esfm_xml_node_to_string(doc, root, out, err);
+	return esfm_xml_node_to_string(root, out, err);
 }

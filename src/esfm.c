@@ -16,6 +16,7 @@
 #include "log.h"
 #include "logsink.h"
 #include "ops.h"
+#include "paths.h"
 #include "pfsettings.h"
 #include "pool.h"
 #include "util.h"
@@ -106,12 +107,12 @@ static int cmd_status(struct esfm_ctx *ctx, const struct esfm_cli *cli, struct e
 	if (cli->json) {
 		_cleanup_free_ char *json = NULL;
 
-		if (esfm_op_status_json(ctx, false, &json, err) < 0)
+		if (esfm_op_status_json(ctx, &json, err) < 0)
 			return -1;
 		printf("%s\n", json);
 		return 0;
 	}
-	if (esfm_op_status(ctx, false, &views, &n, err) < 0)
+	if (esfm_op_status(ctx, &views, &n, err) < 0)
 		return -1;
 	if (!n)
 		printf("no pools (define one in %s/pools.d, see esfm-pool(5))\n",
@@ -365,6 +366,10 @@ int main(int argc, char **argv)
 	}
 	if (cli.cmd == ESFM_CMD_VERSION) {
 		printf("esfm %s\n", ESFM_VERSION);
+		return 0;
+	}
+	if (cli.cmd == ESFM_CMD_PRINT_PATHS) {
+		esfm_paths_print(stdout);
 		return 0;
 	}
 	esfm_logsink_stderr("esfm", cli.verbose ? ESFM_LOG_DEBUG

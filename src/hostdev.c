@@ -182,7 +182,7 @@ int esfm_identity_xml(const char *template_dir, const struct esfm_vf_identity *i
 				    template_dir);
 	if (!xmlSetProp(target, BAD_CAST "name", BAD_CAST name) || set_alias(root, alias) < 0)
 		return esfm_err_sys(err, ENOMEM, "cannot build the identity channel XML");
-	return esfm_xml_node_to_string(doc, root, out, err);
+	return esfm_xml_node_to_string(root, out, err);
 }
 
 int esfm_hostdev_xml(const char *template_dir, const struct esfm_pci_addr *vf, const char *alias,
@@ -201,5 +201,5 @@ int esfm_hostdev_xml(const char *template_dir, const struct esfm_pci_addr *vf, c
 				    template_dir);
 	if (fill_address(addr, vf) < 0 || set_alias(root, alias) < 0)
 		return esfm_err_sys(err, ENOMEM, "cannot build hostdev XML");
-	return esfm_xml_node_to_string(doc, root, out, err);
+	return esfm_xml_node_to_string(root, out, err);
 }

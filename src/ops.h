@@ -110,10 +110,13 @@ int esfm_op_gc(struct esfm_ctx *ctx, const char *pool, const struct esfm_ui *ui,
 	       struct esfm_err *err);
 
 /* Every declared pool and every PF with a state file, as JSON (stable, see esfm-pool(5)). */
-int esfm_op_status_json(struct esfm_ctx *ctx, bool with_libvirt, char **out, struct esfm_err *err);
+int esfm_op_status_json(struct esfm_ctx *ctx, char **out, struct esfm_err *err);
 
-/* Views of every declared pool's PF and of PFs with a state file. */
-int esfm_op_status(struct esfm_ctx *ctx, bool with_libvirt, struct esfm_pf_view **views, size_t *n,
+/*
+ * Views of every declared pool's PF and of PFs with a state file, from sysfs
+ * and the ledgers only: status never connects to libvirt.
+ */
+int esfm_op_status(struct esfm_ctx *ctx, struct esfm_pf_view **views, size_t *n,
 		   struct esfm_err *err);
 
 #endif

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "ops.h"
 #include "ops_internal.h"
+#include "pfsettings.h"
 #include "proc.h"
 #include "util.h"
 #include "virt.h"
@@ -34,10 +35,9 @@ struct change {
 	struct esfm_plan_target *targets;
 	char (*target_uuids)[ESFM_UUID_STRLEN]; /* n entries: UUID of targets[i].vm */
 	struct esfm_plan plan;
-	size_t ndone;	  /* steps carried out, in plan order */
-	bool prepared_pf; /* flash and qmax done before creating VFs */
-	unsigned old_qmax;
-	bool had_qmax;
+	size_t ndone;	   /* steps carried out, in plan order */
+	bool prepared_pf;  /* flash and qmax done before creating VFs */
+	unsigned old_qmax; /* before the change, 0 if unknown: a reconf -b restores it */
 };
 
 static void warn(const struct esfm_ui *ui, const char *fmt, ...)
@@ -284,13 +284,9 @@ static int prepare_pf(struct change *c, struct esfm_err *err)
 	    (journal(c, NULL, false, true, err) < 0 ||
 	     esfm_flash(c->ctx, &c->pool, o->bitstream, o->bitstream_kind, c->ui, &c->st, err) < 0))
 		return -1;
-	if (!c->view.info.has_qdma && !o->qmax_set)
+	if (!esfm_pf_qmax(c->init ? ESFM_CMD_INIT : ESFM_CMD_RECONF, o, &c->pool,
+			  c->view.info.has_qdma, c->old_qmax, &qmax))
 		return 0;
-	qmax = o->qmax_set ? o->qmax : (c->init ? ESFM_DEFAULT_QMAX : c->old_qmax);
-	if (!c->init && !o->qmax_set && !o->bitstream[0])
-		return 0;
-	if (c->pool.has_qmax && !o->qmax_set)
-		qmax = c->pool.qmax;
 	t0 = esfm_now_ms();
 	snprintf(what, sizeof(what), "set QDMA qmax to %u", qmax);
 	if (esfm_pci_qmax_set(c->ctx->sysfs, &c->pool.pf, qmax, err) < 0) {
@@ -709,8 +705,9 @@ static int plan_change(struct change *c, struct esfm_err *err)
 		return esfm_err_hint(err, "the PF supports at most %u VFs (sriov_totalvfs)",
 				     c->view.info.totalvfs);
 	}
-	c->had_qmax = c->view.info.has_qdma &&
-		      esfm_pci_qmax_get(c->ctx->sysfs, &c->pool.pf, &c->old_qmax, NULL) == 0;
+	if (c->view.info.has_qdma &&
+	    esfm_pci_qmax_get(c->ctx->sysfs, &c->pool.pf, &c->old_qmax, NULL) < 0)
+		c->old_qmax = 0;
 	/* Everything that can refuse does so before any device is touched. */
 	if (c->opts->bitstream[0] && esfm_flash_check(c->ctx, &c->pool, c->opts->bitstream,
 						      c->opts->bitstream_kind, err) < 0)

@@ -214,6 +214,38 @@ static int workers_gone(const struct esfm_pool_state *st, bool **gone, struct es
 	return 0;
 }
 
+struct apply_args {
+	struct esfm_ctx *ctx;
+	const struct esfm_pool *pool;
+	unsigned long gen;
+	struct esfm_rc_facts *facts;
+	struct esfm_rc_findings *out;
+	bool *stale;
+	bool *gone;
+};
+
+/* An esfm_state_fn: correct the ledger from the facts, unless it moved on since. */
+static int apply_fn(struct esfm_pool_state *st, void *data, struct esfm_err *err)
+{
+	struct apply_args *a = data;
+	struct esfm_rc_facts *facts = a->facts;
+
+	if (st->generation != a->gen) {
+		*a->stale = true;
+		return 1;
+	}
+	if (esfm_vfpool_claim_pf(a->ctx, a->pool, st, err) < 0)
+		return -1;
+	facts->busy_live = st->busy.pid && esfm_proc_alive(st->busy.pid, st->busy.start);
+	if (workers_gone(st, &a->gone, err) < 0)
+		return -1;
+	facts->worker_gone = a->gone;
+	facts->nworker = a->gone ? st->nvfs : 0;
+	if (esfm_reconcile(st, facts, a->out, err) < 0)
+		return -1;
+	return a->out->changed ? 0 : 1;
+}
+
 /*
  * The short locked cycle: load, correct, save. Facts were gathered while the
  * ledger was at generation @gen: if it changed since (a hook reserved or
@@ -223,30 +255,12 @@ static int apply(struct esfm_ctx *ctx, const struct esfm_pool *pool, unsigned lo
 		 struct esfm_rc_facts *facts, struct esfm_rc_findings *out, bool *stale,
 		 struct esfm_err *err)
 {
-	struct esfm_pool_state st = {0};
-	struct esfm_state_lock lock;
-	_cleanup_free_ bool *gone = NULL;
+	struct apply_args a = {ctx, pool, gen, facts, out, stale, NULL};
 	int r;
 
 	*stale = false;
-	if (esfm_state_lock(ctx->conf.state_dir, pool->name, "esfm reconcile",
-			    ctx->conf.lock_timeout_ms, &lock, err) < 0)
-		return -1;
-	r = esfm_state_load(ctx->conf.state_dir, pool->name, &st, err);
-	if (r == 0 && st.generation != gen) {
-		*stale = true;
-	} else if (r == 0 && (r = esfm_vfpool_claim_pf(ctx, pool, &st, err)) == 0) {
-		facts->busy_live = st.busy.pid && esfm_proc_alive(st.busy.pid, st.busy.start);
-		r = workers_gone(&st, &gone, err);
-		facts->worker_gone = gone;
-		facts->nworker = gone ? st.nvfs : 0;
-		if (r == 0)
-			r = esfm_reconcile(&st, facts, out, err);
-		if (r == 0 && out->changed)
-			r = esfm_state_save(ctx->conf.state_dir, &st, err);
-	}
-	esfm_state_unlock(&lock);
-	esfm_state_clear(&st);
+	r = esfm_vfpool_update(ctx, pool->name, "esfm reconcile", apply_fn, &a, err);
+	free(a.gone);
 	return r;
 }
 
@@ -468,7 +482,7 @@ int esfm_op_gc(struct esfm_ctx *ctx, const char *pool, const struct esfm_ui *ui,
 		return -1;
 	if (pool) {
 		r = esfm_ops_reconcile(ctx, v, &one, ui, freed, NULL, err);
-	} else if ((r = esfm_op_status(ctx, false, &views, &n, err)) == 0) {
+	} else if ((r = esfm_op_status(ctx, &views, &n, err)) == 0) {
 		for (size_t i = 0; i < n && r == 0; i++)
 			r = esfm_ops_reconcile(ctx, v, &views[i].pool, ui, freed, NULL, err);
 	}

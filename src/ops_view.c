@@ -226,11 +226,10 @@ static int collect_pools(struct esfm_ctx *ctx, struct esfm_pool **pools, size_t 
 	return 0;
 }
 
-int esfm_op_status(struct esfm_ctx *ctx, bool with_libvirt, struct esfm_pf_view **views, size_t *n,
+int esfm_op_status(struct esfm_ctx *ctx, struct esfm_pf_view **views, size_t *n,
 		   struct esfm_err *err)
 {
 	_cleanup_free_ struct esfm_pool *pools = NULL;
-	struct esfm_virt *v = NULL;
 	size_t np = 0;
 	int r = 0;
 
@@ -240,12 +239,10 @@ int esfm_op_status(struct esfm_ctx *ctx, bool with_libvirt, struct esfm_pf_view 
 		return -1;
 	if (np && !(*views = calloc(np, sizeof(**views))))
 		return esfm_err_sys(err, ENOMEM, "cannot build the status");
-	if (with_libvirt && np && esfm_virt_open(ctx->conf.libvirt_uri, &v, err) < 0)
-		return -1;
 	for (size_t i = 0; i < np; i++) {
 		struct esfm_pf_view *view = &(*views)[*n];
 
-		if (esfm_ops_view_of_pool(ctx, &pools[i], v, view, err) < 0) {
+		if (esfm_ops_view_of_pool(ctx, &pools[i], NULL, view, err) < 0) {
 			if (err->cls != ESFM_ERR_NOTFOUND) {
 				r = -1;
 				break;
@@ -257,7 +254,6 @@ int esfm_op_status(struct esfm_ctx *ctx, bool with_libvirt, struct esfm_pf_view 
 		}
 		(*n)++;
 	}
-	esfm_virt_close(v);
 	return r;
 }
 
@@ -303,14 +299,14 @@ static json_object *pool_json(const struct esfm_pf_view *v)
 	return o;
 }
 
-int esfm_op_status_json(struct esfm_ctx *ctx, bool with_libvirt, char **out, struct esfm_err *err)
+int esfm_op_status_json(struct esfm_ctx *ctx, char **out, struct esfm_err *err)
 {
 	struct esfm_pf_view *views = NULL;
 	json_object *root, *arr;
 	size_t n = 0;
 	int r = -1;
 
-	if (esfm_op_status(ctx, with_libvirt, &views, &n, err) < 0)
+	if (esfm_op_status(ctx, &views, &n, err) < 0)
 		goto done;
 	root = json_object_new_object();
 	arr = json_object_new_array();

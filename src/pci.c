@@ -400,6 +400,27 @@ int esfm_pci_list_vfs(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr
 	return 0;
 }
 
+int esfm_pci_vf_link(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf, unsigned index,
+		     struct esfm_pci_addr *out, struct esfm_err *err)
+{
+	char path[PATH_MAX], attr[32], name[64];
+
+	snprintf(attr, sizeof(attr), "virtfn%u", index);
+	if (esfm_pci_dev_path(sysfs, pf, attr, path, sizeof(path), err) < 0 ||
+	    read_link_name(path, name, sizeof(name), err) < 0)
+		return -1;
+	if (!name[0]) {
+		char a[ESFM_PCI_ADDR_STRLEN];
+
+		esfm_err_set(err, ESFM_ERR_BUSY, 0, "PF %s: virtfn%u is missing",
+			     esfm_pci_addr_str(pf, a), index);
+		return esfm_err_hint(err, "the VF count is changing; try again");
+	}
+	if (esfm_pci_addr_parse(name, out, err) < 0)
+		return esfm_err_prefix(err, "%s", path);
+	return 0;
+}
+
 int esfm_pci_vf_addr(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf, unsigned index,
 		     struct esfm_pci_addr *out, struct esfm_err *err)
 {

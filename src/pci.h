@@ -112,6 +112,13 @@ int esfm_pci_pf_info(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr 
 int esfm_pci_list_vfs(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf,
 		      struct esfm_pci_addr **vfs, size_t *n, struct esfm_err *err);
 
+/*
+ * The VF that the PF's virtfn<@index> link names now, into *out. BUSY when
+ * the link is missing (the VF count is changing, or @index is past it).
+ */
+int esfm_pci_vf_link(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf, unsigned index,
+		     struct esfm_pci_addr *out, struct esfm_err *err);
+
 /* Address VF @index will have (from sriov_offset/stride), whether or not it exists. */
 int esfm_pci_vf_addr(const struct esfm_sysfs *sysfs, const struct esfm_pci_addr *pf, unsigned index,
 		     struct esfm_pci_addr *out, struct esfm_err *err);

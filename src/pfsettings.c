@@ -21,3 +21,23 @@ void esfm_pf_settings(enum esfm_cmd cmd, const struct esfm_op_opts *given,
 	if (pool->pause && cmd == ESFM_CMD_RECONF)
 		out->pause = true;
 }
+
+bool esfm_pf_qmax(enum esfm_cmd cmd, const struct esfm_op_opts *s, const struct esfm_pool *pool,
+		  bool has_qdma, unsigned before, unsigned *qmax)
+{
+	if (s && s->qmax_set) {
+		*qmax = s->qmax;
+		return true;
+	}
+	if (!has_qdma)
+		return false;
+	if (cmd == ESFM_CMD_INIT || !s) {
+		*qmax = pool->has_qmax ? pool->qmax : ESFM_DEFAULT_QMAX;
+		return true;
+	}
+	if (cmd == ESFM_CMD_RECONF && s->bitstream[0]) {
+		*qmax = pool->has_qmax ? pool->qmax : before;
+		return true;
+	}
+	return false;
+}

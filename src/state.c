@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <libxml/tree.h>
+#include <libxml/xmlwriter.h>
 
 #include "log.h"
 #include "util.h"
@@ -404,70 +406,116 @@ int esfm_state_parse(const char *text, size_t len, const char *path, const char 
 	return 0;
 }
 
-static int set_prop(xmlNodePtr n, const char *name, const char *v)
+/*
+ * The ledger is written with libxml2's streaming writer: at every prepare a
+ * tree of some 2,000 attribute nodes was built only to be serialised once.
+ */
+static int attr(xmlTextWriterPtr w, const char *name, const char *v)
 {
-	return xmlSetProp(n, BAD_CAST name, BAD_CAST v) ? 0 : -1;
+	return xmlTextWriterWriteAttribute(w, BAD_CAST name, BAD_CAST v) < 0 ? -1 : 0;
 }
 
-static int slot_to_xml(xmlNodePtr root, const struct esfm_vf_slot *s)
-{
-	char v[32], a[ESFM_PCI_ADDR_STRLEN];
-	xmlNodePtr n = xmlNewChild(root, NULL, BAD_CAST "vf", NULL);
+static int attr_fmt(xmlTextWriterPtr w, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
-	if (!n)
-		return -1;
-	snprintf(v, sizeof(v), "%u", s->index);
-	if (set_prop(n, "index", v) < 0 ||
-	    set_prop(n, "address", esfm_pci_addr_str(&s->addr, a)) < 0 ||
-	    set_prop(n, "state", esfm_vf_state_name(s->state)) < 0)
-		return -1;
-	if (s->origin != ESFM_ORIGIN_NONE &&
-	    set_prop(n, "origin", esfm_vf_origin_name(s->origin)) < 0)
-		return -1;
-	if ((s->uuid[0] && set_prop(n, "uuid", s->uuid) < 0) ||
-	    (s->name[0] && set_prop(n, "name", s->name) < 0) ||
-	    (s->alias[0] && set_prop(n, "alias", s->alias) < 0) ||
-	    (s->last_uuid[0] && set_prop(n, "last-uuid", s->last_uuid) < 0))
-		return -1;
-	if (s->worker_pid) {
-		snprintf(v, sizeof(v), "%ld", s->worker_pid);
-		if (set_prop(n, "worker-pid", v) < 0)
-			return -1;
-		snprintf(v, sizeof(v), "%llu", s->worker_start);
-		if (set_prop(n, "worker-start", v) < 0)
-			return -1;
-	}
-	snprintf(v, sizeof(v), "%lld", s->since);
-	return set_prop(n, "since", v);
-}
-
-static int journal_to_xml(xmlNodePtr root, const struct esfm_journal *j)
+static int attr_fmt(xmlTextWriterPtr w, const char *name, const char *fmt, ...)
 {
-	xmlNodePtr n = xmlNewChild(root, NULL, BAD_CAST "journal", NULL);
 	char v[32];
+	va_list ap;
 
-	if (!n)
+	va_start(ap, fmt);
+	vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	return attr(w, name, v);
+}
+
+static int start(xmlTextWriterPtr w, const char *name)
+{
+	return xmlTextWriterStartElement(w, BAD_CAST name) < 0 ? -1 : 0;
+}
+
+static int end(xmlTextWriterPtr w)
+{
+	return xmlTextWriterEndElement(w) < 0 ? -1 : 0;
+}
+
+static int slot_to_xml(xmlTextWriterPtr w, const struct esfm_vf_slot *s)
+{
+	char a[ESFM_PCI_ADDR_STRLEN];
+
+	if (start(w, "vf") < 0 || attr_fmt(w, "index", "%u", s->index) < 0 ||
+	    attr(w, "address", esfm_pci_addr_str(&s->addr, a)) < 0 ||
+	    attr(w, "state", esfm_vf_state_name(s->state)) < 0)
 		return -1;
-	snprintf(v, sizeof(v), "%u", j->old_count);
-	if (set_prop(n, "old", v) < 0)
+	if (s->origin != ESFM_ORIGIN_NONE && attr(w, "origin", esfm_vf_origin_name(s->origin)) < 0)
 		return -1;
-	snprintf(v, sizeof(v), "%u", j->new_count);
-	if (set_prop(n, "new", v) < 0 ||
-	    set_prop(n, "numvfs", j->numvfs ? "changing" : "kept") < 0 ||
-	    (j->pf_removed && set_prop(n, "pf", "removed") < 0))
+	if ((s->uuid[0] && attr(w, "uuid", s->uuid) < 0) ||
+	    (s->name[0] && attr(w, "name", s->name) < 0) ||
+	    (s->alias[0] && attr(w, "alias", s->alias) < 0) ||
+	    (s->last_uuid[0] && attr(w, "last-uuid", s->last_uuid) < 0))
+		return -1;
+	if (s->worker_pid && (attr_fmt(w, "worker-pid", "%ld", s->worker_pid) < 0 ||
+			      attr_fmt(w, "worker-start", "%llu", s->worker_start) < 0))
+		return -1;
+	if (attr_fmt(w, "since", "%lld", s->since) < 0)
+		return -1;
+	return end(w);
+}
+
+static int journal_to_xml(xmlTextWriterPtr w, const struct esfm_journal *j)
+{
+	if (start(w, "journal") < 0 || attr_fmt(w, "old", "%u", j->old_count) < 0 ||
+	    attr_fmt(w, "new", "%u", j->new_count) < 0 ||
+	    attr(w, "numvfs", j->numvfs ? "changing" : "kept") < 0 ||
+	    (j->pf_removed && attr(w, "pf", "removed") < 0))
 		return -1;
 	for (size_t i = 0; i < j->ntaken; i++) {
 		const struct esfm_journal_taken *t = &j->taken[i];
-		xmlNodePtr c = xmlNewChild(n, NULL, BAD_CAST "taken", NULL);
 
-		snprintf(v, sizeof(v), "%u", t->index);
-		if (!c || set_prop(c, "index", v) < 0 ||
-		    set_prop(c, "how", t->paused ? "paused" : "unplugged") < 0 ||
-		    set_prop(c, "uuid", t->uuid) < 0 || set_prop(c, "vm", t->vm) < 0 ||
-		    set_prop(c, "alias", t->alias) < 0)
+		if (start(w, "taken") < 0 || attr_fmt(w, "index", "%u", t->index) < 0 ||
+		    attr(w, "how", t->paused ? "paused" : "unplugged") < 0 ||
+		    attr(w, "uuid", t->uuid) < 0 || attr(w, "vm", t->vm) < 0 ||
+		    attr(w, "alias", t->alias) < 0 || end(w) < 0)
 			return -1;
 	}
-	return 0;
+	return end(w);
+}
+
+/* The whole ledger as XML text in @buf. */
+static int state_to_xml(xmlBufferPtr buf, const struct esfm_pool_state *st)
+{
+	xmlTextWriterPtr w = xmlNewTextWriterMemory(buf, 0);
+	char a[ESFM_PCI_ADDR_STRLEN];
+	int r = -1;
+
+	if (!w || xmlTextWriterSetIndent(w, 1) < 0 ||
+	    xmlTextWriterSetIndentString(w, BAD_CAST "  ") < 0 ||
+	    xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL) < 0 || start(w, "esfm-state") < 0 ||
+	    attr(w, "version", "1") < 0 || attr(w, "pool", st->pool) < 0 ||
+	    attr(w, "pf", esfm_pci_addr_str(&st->pf, a)) < 0 ||
+	    attr_fmt(w, "generation", "%lu", st->generation) < 0)
+		goto out;
+	if (st->bitstream[0] &&
+	    (start(w, "bitstream") < 0 || attr(w, "path", st->bitstream) < 0 ||
+	     (st->bitstream_kind[0] && attr(w, "kind", st->bitstream_kind) < 0) ||
+	     attr_fmt(w, "flashed-at", "%lld", st->flashed_at) < 0 || end(w) < 0))
+		goto out;
+	if (st->busy.pid && (start(w, "busy") < 0 || attr_fmt(w, "pid", "%ld", st->busy.pid) < 0 ||
+			     attr_fmt(w, "start", "%llu", st->busy.start) < 0 ||
+			     attr(w, "what", st->busy.what) < 0 ||
+			     attr_fmt(w, "since", "%lld", st->busy.since) < 0 || end(w) < 0))
+		goto out;
+	if (st->journal.active && journal_to_xml(w, &st->journal) < 0)
+		goto out;
+	for (size_t i = 0; i < st->nvfs; i++)
+		if (slot_to_xml(w, &st->vfs[i]) < 0)
+			goto out;
+	if (xmlTextWriterEndDocument(w) < 0)
+		goto out;
+	r = 0;
+out:
+	xmlFreeTextWriter(w); /* flushes into @buf */
+	return r;
 }
 
 /* Temp files of writers that died before their rename; safe to drop under the lock. */
@@ -488,58 +536,26 @@ static void remove_stale_temps(const char *state_dir, const char *pool)
 
 int esfm_state_save(const char *state_dir, struct esfm_pool_state *st, struct esfm_err *err)
 {
-	_cleanup_xmldoc_ xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
-	char path[PATH_MAX], v[32], a[ESFM_PCI_ADDR_STRLEN];
-	xmlChar *text = NULL;
-	xmlNodePtr root;
+	xmlBufferPtr buf = NULL;
+	char path[PATH_MAX];
 	_cleanup_close_ int dfd = -1;
-	int len = 0, r;
+	int r;
 
 	if (state_path(state_dir, st->pool, "state", path, sizeof(path), err) < 0)
 		return -1;
 	remove_stale_temps(state_dir, st->pool);
-	if (!doc || !(root = xmlNewNode(NULL, BAD_CAST "esfm-state")))
-		return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
-	xmlDocSetRootElement(doc, root);
 	st->generation++;
-	snprintf(v, sizeof(v), "%lu", st->generation);
-	if (set_prop(root, "version", "1") < 0 || set_prop(root, "pool", st->pool) < 0 ||
-	    set_prop(root, "pf", esfm_pci_addr_str(&st->pf, a)) < 0 ||
-	    set_prop(root, "generation", v) < 0)
+	buf = xmlBufferCreate();
+	if (!buf || state_to_xml(buf, st) < 0) {
+		xmlBufferFree(buf);
 		return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
-	if (st->bitstream[0]) {
-		xmlNodePtr bs = xmlNewChild(root, NULL, BAD_CAST "bitstream", NULL);
-
-		snprintf(v, sizeof(v), "%lld", st->flashed_at);
-		if (!bs || set_prop(bs, "path", st->bitstream) < 0 ||
-		    (st->bitstream_kind[0] && set_prop(bs, "kind", st->bitstream_kind) < 0) ||
-		    set_prop(bs, "flashed-at", v) < 0)
-			return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
 	}
-	if (st->busy.pid) {
-		xmlNodePtr b = xmlNewChild(root, NULL, BAD_CAST "busy", NULL);
-		char s1[32], s2[32], s3[32];
-
-		snprintf(s1, sizeof(s1), "%ld", st->busy.pid);
-		snprintf(s2, sizeof(s2), "%llu", st->busy.start);
-		snprintf(s3, sizeof(s3), "%lld", st->busy.since);
-		if (!b || set_prop(b, "pid", s1) < 0 || set_prop(b, "start", s2) < 0 ||
-		    set_prop(b, "what", st->busy.what) < 0 || set_prop(b, "since", s3) < 0)
-			return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
-	}
-	if (st->journal.active && journal_to_xml(root, &st->journal) < 0)
-		return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
-	for (size_t i = 0; i < st->nvfs; i++)
-		if (slot_to_xml(root, &st->vfs[i]) < 0)
-			return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
-	xmlDocDumpFormatMemoryEnc(doc, &text, &len, "UTF-8", 1);
-	if (!text)
-		return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
 	dfd = state_dir_open(state_dir, false, err);
 	r = dfd < 0 ? -1
 		    : esfm_write_file_atomic_at(dfd, strrchr(path, '/') + 1, path,
-						(const char *)text, (size_t)len, err);
-	xmlFree(text);
+						(const char *)xmlBufferContent(buf),
+						(size_t)xmlBufferLength(buf), err);
+	xmlBufferFree(buf);
 	if (r == 0)
 		esfm_debug("pool '%s': state saved (generation %lu)", st->pool, st->generation);
 	return r;

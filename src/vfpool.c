@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "hostdev.h"
 #include "log.h"
+#include "pfsettings.h"
 #include "proc.h"
 #include "reconcile.h"
 #include "util.h"
@@ -55,10 +56,10 @@ int esfm_vfpool_claim_pf(const struct esfm_ctx *ctx, const struct esfm_pool *poo
 int esfm_vfpool_sync(struct esfm_ctx *ctx, const struct esfm_pool *pool, struct esfm_pool_state *st,
 		     size_t *capacity, struct esfm_err *err)
 {
-	_cleanup_free_ struct esfm_pci_addr *vfs = NULL;
 	struct esfm_pf_info info;
 	char a[ESFM_PCI_ADDR_STRLEN];
-	size_t n, cap;
+	size_t cap;
+	unsigned qmax;
 
 	esfm_pci_addr_str(&pool->pf, a);
 	if (esfm_vfpool_claim_pf(ctx, pool, st, err) < 0)
@@ -68,24 +69,35 @@ int esfm_vfpool_sync(struct esfm_ctx *ctx, const struct esfm_pool *pool, struct 
 	if (info.numvfs == 0 && pool->count > 0) {
 		esfm_info("pool '%s': PF %s has no VFs, creating %u", pool->name, a, pool->count);
 		/* QDMA PFs start with 0 queues: VFs would get none. */
-		if (info.has_qdma &&
-		    esfm_pci_qmax_set(ctx->sysfs, &pool->pf,
-				      pool->has_qmax ? pool->qmax : ESFM_DEFAULT_QMAX, err) < 0)
+		if (esfm_pf_qmax(ESFM_CMD_INIT, NULL, pool, info.has_qdma, 0, &qmax) &&
+		    esfm_pci_qmax_set(ctx->sysfs, &pool->pf, qmax, err) < 0)
 			return esfm_err_prefix(err, "pool '%s'", pool->name);
 		if (esfm_pci_set_numvfs(ctx->sysfs, &pool->pf, pool->count,
-					ESFM_PCI_NUMVFS_NO_AUTOPROBE, err) < 0)
+					ESFM_PCI_NUMVFS_NO_AUTOPROBE, err) < 0 ||
+		    esfm_pci_pf_info(ctx->sysfs, &pool->pf, &info, err) < 0)
 			return esfm_err_prefix(err, "pool '%s'", pool->name);
 	}
-	if (esfm_pci_list_vfs(ctx->sysfs, &pool->pf, &vfs, &n, err) < 0)
-		return esfm_err_prefix(err, "pool '%s'", pool->name);
-	cap = pool->count && pool->count < n ? pool->count : n;
+	cap = pool->count && pool->count < info.numvfs ? pool->count : info.numvfs;
 	if (st->nvfs < cap && esfm_state_resize(st, cap, err) < 0)
 		return -1;
 	st->pf = pool->pf;
-	for (size_t i = 0; i < st->nvfs && i < n; i++)
-		st->vfs[i].addr = vfs[i];
+	/*
+	 * The kernel places VF i at sriov_offset + i * sriov_stride: reading
+	 * every virtfn link (252 on a QDMA PF) at each prepare is not needed;
+	 * esfm_vfpool_confirm_vf reads the link of each VF handed out.
+	 */
+	for (size_t i = 0; i < st->nvfs && i < info.numvfs; i++)
+		if (esfm_pci_vf_addr_compute(&pool->pf, info.offset, info.stride, (unsigned)i,
+					     &st->vfs[i].addr, err) < 0)
+			return esfm_err_prefix(err, "pool '%s'", pool->name);
 	*capacity = cap;
 	return 0;
+}
+
+int esfm_vfpool_confirm_vf(struct esfm_ctx *ctx, const struct esfm_pool *pool,
+			   struct esfm_pool_state *st, unsigned index, struct esfm_err *err)
+{
+	return esfm_pci_vf_link(ctx->sysfs, &pool->pf, index, &st->vfs[index].addr, err);
 }
 
 int esfm_vfpool_index_of(struct esfm_ctx *ctx, const struct esfm_pool *pool,
@@ -216,27 +228,40 @@ static int check_static_free(const struct esfm_pool_state *st, const unsigned *p
 	return 0;
 }
 
-static int reserve_locked(struct esfm_ctx *ctx, const struct esfm_pool *pool,
-			  const struct esfm_domain *dom, unsigned want, struct esfm_pool_state *st,
-			  struct esfm_allocation *out, size_t *nout, struct esfm_err *err)
+struct reserve_args {
+	struct esfm_ctx *ctx;
+	const struct esfm_pool *pool;
+	const struct esfm_domain *dom;
+	unsigned want;
+	struct esfm_allocation *out;
+	size_t *nout;
+};
+
+/* An esfm_state_fn: pick, bind and record the VFs of a prepare. */
+static int reserve_fn(struct esfm_pool_state *st, void *data, struct esfm_err *err)
 {
-	unsigned picks[ESFM_MAX_VFS_PER_VM], npicks = want;
+	const struct reserve_args *r = data;
+	struct esfm_ctx *ctx = r->ctx;
+	const struct esfm_pool *pool = r->pool;
+	const struct esfm_domain *dom = r->dom;
+	struct esfm_allocation *out = r->out;
+	unsigned picks[ESFM_MAX_VFS_PER_VM], npicks = r->want;
 	size_t capacity;
 
-	if (esfm_state_load(ctx->conf.state_dir, pool->name, st, err) < 0 ||
-	    esfm_vfpool_check_busy(st, err) < 0 ||
+	if (esfm_vfpool_check_busy(st, err) < 0 ||
 	    esfm_vfpool_sync(ctx, pool, st, &capacity, err) < 0)
 		return -1;
 	if (dom->mode == ESFM_MODE_STATIC) {
 		if (static_picks(ctx, pool, dom, capacity, picks, &npicks, err) < 0 ||
 		    check_static_free(st, picks, npicks, dom->uuid, err) < 0)
 			return -1;
-	} else if (esfm_alloc_pick(st, capacity, dom->uuid, want, picks, err) < 0) {
+	} else if (esfm_alloc_pick(st, capacity, dom->uuid, r->want, picks, err) < 0) {
 		return -1;
 	}
 	for (unsigned i = 0; i < npicks; i++)
-		if (esfm_pci_bind_driver(ctx->sysfs, &st->vfs[picks[i]].addr, pool->driver, err) <
-		    0)
+		if (esfm_vfpool_confirm_vf(ctx, pool, st, picks[i], err) < 0 ||
+		    esfm_pci_bind_driver(ctx->sysfs, &st->vfs[picks[i]].addr, pool->driver, err) <
+			    0)
 			return esfm_err_prefix(err, "pool '%s'", pool->name);
 	for (unsigned i = 0; i < npicks; i++) {
 		struct esfm_vf_slot *s = &st->vfs[picks[i]];
@@ -260,16 +285,15 @@ static int reserve_locked(struct esfm_ctx *ctx, const struct esfm_pool *pool,
 		esfm_info("pool '%s': VF %u (%s) reserved for domain '%s' (%s)", pool->name,
 			  picks[i], esfm_pci_addr_str(&s->addr, addr), dom->name, dom->uuid);
 	}
-	*nout = npicks;
-	return esfm_state_save(ctx->conf.state_dir, st, err);
+	*r->nout = npicks;
+	return 0;
 }
 
 int esfm_vfpool_reserve(struct esfm_ctx *ctx, const struct esfm_domain *dom,
 			const struct esfm_pool_request *req, struct esfm_allocation *out,
 			size_t *nout, struct esfm_err *err)
 {
-	struct esfm_pool_state st = {0};
-	struct esfm_state_lock lock;
+	struct reserve_args a = {ctx, NULL, dom, req->count, out, nout};
 	struct esfm_pool pool;
 	char who[ESFM_DOM_NAME_MAX + 32];
 	int r;
@@ -279,12 +303,8 @@ int esfm_vfpool_reserve(struct esfm_ctx *ctx, const struct esfm_domain *dom,
 	    esfm_pool_check_pf_unique(&ctx->conf, &pool, err) < 0)
 		return -1;
 	snprintf(who, sizeof(who), "esfm-hook prepare '%s'", dom->name);
-	if (esfm_state_lock(ctx->conf.state_dir, pool.name, who, ctx->conf.lock_timeout_ms, &lock,
-			    err) < 0)
-		return -1;
-	r = reserve_locked(ctx, &pool, dom, req->count, &st, out, nout, err);
-	esfm_state_unlock(&lock);
-	esfm_state_clear(&st);
+	a.pool = &pool;
+	r = esfm_vfpool_update(ctx, pool.name, who, reserve_fn, &a, err);
 	if (r < 0)
 		*nout = 0;
 	return r;
@@ -292,31 +312,32 @@ int esfm_vfpool_reserve(struct esfm_ctx *ctx, const struct esfm_domain *dom,
 
 typedef bool (*slot_fn)(struct esfm_vf_slot *s, void *data);
 
+struct slots_args {
+	slot_fn fn;
+	void *data;
+	size_t *changed;
+};
+
+/* An esfm_state_fn: apply @fn to every slot; nothing to save if none changed. */
+static int slots_fn(struct esfm_pool_state *st, void *data, struct esfm_err *err)
+{
+	const struct slots_args *a = data;
+
+	(void)err;
+	for (size_t i = 0; i < st->nvfs; i++)
+		if (a->fn(&st->vfs[i], a->data))
+			(*a->changed)++;
+	return *a->changed ? 0 : 1;
+}
+
 /* Lock, load, apply @fn to every slot, save if anything changed. */
 static int update_slots(struct esfm_ctx *ctx, const char *pool, const char *who, slot_fn fn,
 			void *data, size_t *changed, struct esfm_err *err)
 {
-	struct esfm_pool_state st = {0};
-	struct esfm_state_lock lock;
-	int r = 0;
+	struct slots_args a = {fn, data, changed};
 
 	*changed = 0;
-	if (esfm_state_lock(ctx->conf.state_dir, pool, who, ctx->conf.lock_timeout_ms, &lock, err) <
-	    0)
-		return -1;
-	if (esfm_state_load(ctx->conf.state_dir, pool, &st, err) < 0) {
-		r = -1;
-		goto out;
-	}
-	for (size_t i = 0; i < st.nvfs; i++)
-		if (fn(&st.vfs[i], data))
-			(*changed)++;
-	if (*changed)
-		r = esfm_state_save(ctx->conf.state_dir, &st, err);
-out:
-	esfm_state_unlock(&lock);
-	esfm_state_clear(&st);
-	return r;
+	return esfm_vfpool_update(ctx, pool, who, slots_fn, &a, err);
 }
 
 struct release_args {
@@ -510,36 +531,40 @@ int esfm_vfpool_reconcile(struct esfm_ctx *ctx, const char *pool, const struct e
 	return 0;
 }
 
-int esfm_vfpool_held(struct esfm_ctx *ctx, const char *pool, const char *uuid, int state,
-		     struct esfm_allocation *out, size_t *nout, struct esfm_err *err)
-{
-	struct esfm_pool_state st = {0};
-	struct esfm_state_lock lock;
-	int r = 0;
+struct held_args {
+	const char *uuid;
+	int state;
+	struct esfm_allocation *out;
+	size_t *nout;
+};
 
-	*nout = 0;
-	if (esfm_state_lock(ctx->conf.state_dir, pool, "esfm read", ctx->conf.lock_timeout_ms,
-			    &lock, err) < 0)
-		return -1;
-	if (esfm_state_load(ctx->conf.state_dir, pool, &st, err) < 0) {
-		r = -1;
-		goto out;
-	}
-	for (size_t i = 0; i < st.nvfs && *nout < ESFM_MAX_VFS_PER_VM; i++) {
-		struct esfm_vf_slot *s = &st.vfs[i];
+/* An esfm_state_fn that only reads: the slots @uuid holds. */
+static int held_fn(struct esfm_pool_state *st, void *data, struct esfm_err *err)
+{
+	const struct held_args *h = data;
+
+	(void)err;
+	for (size_t i = 0; i < st->nvfs && *h->nout < ESFM_MAX_VFS_PER_VM; i++) {
+		struct esfm_vf_slot *s = &st->vfs[i];
 		struct esfm_allocation *a;
 
-		if (s->state == ESFM_VF_FREE || strcmp(s->uuid, uuid) ||
-		    (state >= 0 && s->state != (enum esfm_vf_state)state))
+		if (s->state == ESFM_VF_FREE || strcmp(s->uuid, h->uuid) ||
+		    (h->state >= 0 && s->state != (enum esfm_vf_state)h->state))
 			continue;
-		a = &out[(*nout)++];
-		snprintf(a->pool, sizeof(a->pool), "%s", pool);
+		a = &h->out[(*h->nout)++];
+		snprintf(a->pool, sizeof(a->pool), "%s", st->pool);
 		a->index = s->index;
 		a->addr = s->addr;
 		snprintf(a->alias, sizeof(a->alias), "%s", s->alias);
 	}
-out:
-	esfm_state_unlock(&lock);
-	esfm_state_clear(&st);
-	return r;
+	return 1;
+}
+
+int esfm_vfpool_held(struct esfm_ctx *ctx, const char *pool, const char *uuid, int state,
+		     struct esfm_allocation *out, size_t *nout, struct esfm_err *err)
+{
+	struct held_args h = {uuid, state, out, nout};
+
+	*nout = 0;
+	return esfm_vfpool_update(ctx, pool, "esfm read", held_fn, &h, err);
 }

@@ -38,11 +38,21 @@ int esfm_vfpool_claim_pf(const struct esfm_ctx *ctx, const struct esfm_pool *poo
 /*
  * With the lock held: make sure the PF has VFs (creating the pool's count
  * with autoprobe off when it has none), size the state to the pool's
- * capacity (min of the pool's count and the PF's VFs) and refresh the slots'
- * addresses from the virtfn links. *capacity receives the usable slot count.
+ * capacity (min of the pool's count and the PF's VFs) and set the slots'
+ * addresses from sriov_offset/stride, where the kernel places the VFs.
+ * *capacity receives the usable slot count. Before a VF is handed out,
+ * esfm_vfpool_confirm_vf reads its virtfn link.
  */
 int esfm_vfpool_sync(struct esfm_ctx *ctx, const struct esfm_pool *pool, struct esfm_pool_state *st,
 		     size_t *capacity, struct esfm_err *err);
+
+/*
+ * With the lock held: slot @index's address from the PF's virtfn<@index>
+ * link, as sysfs shows it now; BUSY when the link is missing (the VF count
+ * is changing). @err is not prefixed with the pool.
+ */
+int esfm_vfpool_confirm_vf(struct esfm_ctx *ctx, const struct esfm_pool *pool,
+			   struct esfm_pool_state *st, unsigned index, struct esfm_err *err);
 
 /*
  * VF index of @vf on @pool's PF into *index, -1 if @vf is not one of its VFs

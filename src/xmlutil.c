@@ -90,10 +90,28 @@ xmlNodePtr esfm_xml_next(xmlNodePtr node, const char *name)
 
 int esfm_xml_prop(xmlNodePtr node, const char *name, char *buf, size_t len)
 {
-	xmlChar *v = xmlGetProp(node, BAD_CAST name);
+	xmlChar *v;
 	int r = 0;
 
 	buf[0] = '\0';
+	/* The common case, one text child, without a copy: a ledger has ~2,000 of them. */
+	for (xmlAttrPtr a = node && node->type == XML_ELEMENT_NODE ? node->properties : NULL; a;
+	     a = a->next) {
+		const xmlNode *t = a->children;
+
+		if (xmlStrcmp(a->name, BAD_CAST name))
+			continue;
+		if (!t || (t->type == XML_TEXT_NODE && !t->next)) {
+			const char *text = t && t->content ? (const char *)t->content : "";
+
+			if (strlen(text) >= len)
+				return -1;
+			strcpy(buf, text);
+			return 1;
+		}
+		break;
+	}
+	v = xmlGetProp(node, BAD_CAST name);
 	if (!v)
 		return 0;
 	if (strlen((const char *)v) < len) {
@@ -106,14 +124,13 @@ int esfm_xml_prop(xmlNodePtr node, const char *name, char *buf, size_t len)
 	return r;
 }
 
-int esfm_xml_node_to_string(xmlDocPtr doc, xmlNodePtr node, char **out, struct esfm_err *err)
+int esfm_xml_node_to_string(xmlNodePtr node, char **out, struct esfm_err *err)
 {
 	xmlDocPtr copy = xmlNewDoc(BAD_CAST "1.0");
 	xmlBufferPtr buf = xmlBufferCreate();
 	xmlNodePtr root;
 	char *s;
 
-	(void)doc;
 	/* A copy of its own, so namespaces declared on ancestors are declared on it. */
 	if (!copy || !buf || !(root = xmlDocCopyNode(node, copy, 1))) {
 		xmlBufferFree(buf);

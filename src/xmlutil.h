@@ -35,6 +35,6 @@ xmlNodePtr esfm_xml_next(xmlNodePtr node, const char *name);
 int esfm_xml_prop(xmlNodePtr node, const char *name, char *buf, size_t len);
 
 /* Serialise @node (with its document's namespaces) into a malloc'ed string. */
-int esfm_xml_node_to_string(xmlDocPtr doc, xmlNodePtr node, char **out, struct esfm_err *err);
+int esfm_xml_node_to_string(xmlNodePtr node, char **out, struct esfm_err *err);
 
 #endif

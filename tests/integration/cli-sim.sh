@@ -136,8 +136,6 @@ t_esfm() {
 			"stderr: $(printf '%s\n' "$E_err" | head -n 15)" ${re:+"stderr expected to match: $re"}
 	fi
 }
-sim_ctl() { printf '%s\n' "$*" >"$mnt/sim-control"; }
-sim_log() { cat "$mnt/sim-control"; }
 log_clear() { sim_ctl "log clear"; }
 attr() { cat "$sysd/$1/$2" 2>/dev/null; }
 drv() { local l; l=$(readlink "$sysd/$1/driver" 2>/dev/null) && printf '%s' "${l##*/}"; }

@@ -140,7 +140,7 @@ t_is "no sysfs: no PFs, still the pool commands" \
 t_comp "status: --json" "--json" esfm status ""
 
 # --- options -----------------------------------------------------------------------------------
-all_opts="--bitstream --driver_log --help --json --pause --queues_num --quiet --verbose --version --vm_names --yes"
+all_opts="--bitstream --driver_log --help --json --pause --print-paths --queues_num --quiet --verbose --version --vm_names --yes"
 t_comp "long options after status (with --json)" "$all_opts" esfm status --
 t_comp "long options after a PF command (no --json)" "${all_opts/--json /}" esfm 0000:83:00.0 init 2 --
 t_comp "every option after '-' (no --json for a PF command)" \

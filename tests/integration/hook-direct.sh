@@ -184,8 +184,6 @@ used() {
 st_sum() { (cd "$state" 2>/dev/null && ls -- *.state 2>/dev/null && cat -- *.state 2>/dev/null) | sha256sum; }
 attr() { cat "$sysd/$1/$2" 2>/dev/null; }
 drv() { local l; l=$(readlink "$sysd/$1/driver" 2>/dev/null) && printf '%s' "${l##*/}"; }
-sim_ctl() { printf '%s\n' "$*" >"$mnt/sim-control"; }
-sim_writes() { cat "$mnt/sim-control"; }
 numvfs() { attr "$1" sriov_numvfs; }
 loglines() { grep -c -- "$1" "$log" 2>/dev/null; }
 ms_since() { printf '%s' $(($(now_ms) - $1)); }
@@ -220,13 +218,13 @@ hook_cd "$work/conf-bad" vm-plain prepare begin "$work/plain.xml"
 t_silent "unannotated domain with a broken esfm.conf: prepare exits 0 (conf not read)"
 t_ok "no state directory was created" test ! -e "$state"
 t_ok "no log file was written" test ! -e "$log"
-t_is "no sysfs attribute was written" "$(sim_writes)" ""
+t_is "no sysfs attribute was written" "$(sim_log)" ""
 mkdom urn-only.xml vm-urn "$(uuid_of 8)"
 sed -i 's|<description>.*</description>|<description>mentions urn:esfm:vf:1 but has no annotation</description>|' "$work/urn-only.xml"
 hook vm-urn prepare begin "$work/urn-only.xml"
 t_silent "a domain that only mentions the URN: prepare exits 0"
 t_ok "... and creates no state directory" test ! -e "$state"
-t_is "... and writes no sysfs attribute" "$(sim_writes)" ""
+t_is "... and writes no sysfs attribute" "$(sim_log)" ""
 # libvirt accepts domain XML up to its 32 MiB RPC limit; the hook reads at most 16 MiB
 {
 	printf "<domain type='kvm'>\n  <name>vm-big</name>\n  <uuid>%s</uuid>\n  <description>" "$(uuid_of 7)"
@@ -245,7 +243,7 @@ t_silent "prepare of an annotated domain exits 0 silently (${h_ms} ms)"
 t_is "the pool's 8 VFs were created" "$(numvfs $pf)" 8
 t_is "with sriov_drivers_autoprobe 0" "$(attr $pf sriov_drivers_autoprobe)" 0
 t_is "the QDMA PF got the default 32 queues" "$(attr $pf qdma/qmax)" 32
-writes=$(sim_writes)
+writes=$(sim_log)
 t_like "qmax was set before the VFs were created" \
 	"$(grep -nE 'qdma/qmax 32|sriov_numvfs 8' <<<"$writes" | cut -d: -f2- | tr '\n' '|')" \
 	'qdma/qmax 32\|.*sriov_numvfs 8\|$'
@@ -275,7 +273,7 @@ sum=$(st_sum)
 hook vm-a prepare begin "$work/a.xml"
 t_silent "prepare again (idempotent) exits 0"
 t_is "still exactly VF 0 for vm-a" "$(used fpga0)" "0:reserved:vm-a"
-t_is "no VF was re-created or re-bound" "$(sim_writes | grep -cE 'sriov_numvfs|driver_override|drivers_probe')" 0
+t_is "no VF was re-created or re-bound" "$(sim_log | grep -cE 'sriov_numvfs|driver_override|drivers_probe')" 0
 
 for o in start:begin stopped:end migrate:begin restore:begin; do
 	sum=$(st_sum)

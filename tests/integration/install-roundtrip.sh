@@ -13,7 +13,9 @@
 #     another qemu.d hook stays;
 #   - another --prefix or --sysconfdir than the binaries were built for is warned about,
 #     and the installed man pages and completion use the install's paths;
-#   - make install calls install.sh --files-only with DESTDIR, PREFIX, SYSCONFDIR, BUILDDIR;
+#   - the layout is the binaries' (esfm --print-paths): a build made for other directories
+#     stages its files, link, manifest and man pages there, with no warning;
+#   - make install calls install.sh --files-only with DESTDIR and BUILDDIR only;
 #   - usage errors.
 set -u
 top=${ESFM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -281,6 +283,41 @@ t_like "... and no daemon is signalled" "$ei_out" 'no daemon signalled'
 t_run eu env DESTDIR="$F" "$top/install.sh" --builddir "$build" --uninstall
 t_is "DESTDIR=... install.sh --uninstall removes it all" "$eu_rc:$(find "$F" -mindepth 1 | head -n 3)" "0:"
 
+# --- the layout comes from the binaries, nowhere else -----------------------------------------
+# A build made with other Makefile directories (PREFIX=/usr LIBEXECDIR=/usr/lib ...): its esfm
+# prints them with --print-paths and is the real one for everything else.
+G=$work/rootG L=$work/otherbuild
+mkdir -p "$L"
+for f in esfm-hook esfm-hook-handler esfm-hook-worker; do cp "$build/$f" "$L/"; done
+cat >"$L/esfm" <<FAKE
+#!/bin/sh
+if [ "\$1" = --print-paths ]; then
+	printf '%s\n' prefix=/usr sysconfdir=/etc bindir=/usr/bin libexecdir=/usr/lib/esfm \\
+		datadir=/usr/share/esfm mandir=/usr/share/man confdir=/etc/esfm hooksdir=/etc/libvirt/hooks \\
+		completiondir=/usr/share/bash-completion/completions
+	exit 0
+fi
+exec "$build/esfm" "\$@"
+FAKE
+chmod 0755 "$L/esfm"
+t_run lg env DESTDIR="$G" "$top/install.sh" --builddir "$L" --files-only
+t_is "a staged install of that build exits 0 and warns of nothing" "$lg_rc:$lg_err" "0:"
+t_is "... every file and link is where the build's --print-paths says" \
+	"$(cd "$G" && find . ! -type d | LC_ALL=C sort | tr '\n' ' ')" \
+	"./etc/esfm/esfm.conf ./etc/esfm/pools.d/README ./etc/libvirt/hooks/qemu.d/esfm ./usr/bin/esfm \
+./usr/lib/esfm/esfm-hook ./usr/lib/esfm/esfm-hook-handler ./usr/lib/esfm/esfm-hook-worker \
+./usr/share/bash-completion/completions/esfm ./usr/share/esfm/hostdev.xml \
+./usr/share/esfm/identity.xml ./usr/share/esfm/install-manifest ./usr/share/esfm/pool.rng ./usr/share/esfm/program-args.tcl \
+./usr/share/esfm/program-vivado.tcl ./usr/share/esfm/program-xsct.tcl \
+./usr/share/man/man1/esfm.1 ./usr/share/man/man5/esfm-pool.5 ./usr/share/man/man8/esfm-hook.8 "
+t_is "... the hook link points into its libexecdir" \
+	"$(readlink "$G/etc/libvirt/hooks/qemu.d/esfm" 2>&1)" /usr/lib/esfm/esfm-hook
+t_like "... and its esfm-hook(8) names that libexecdir" \
+	"$(MANWIDTH=200 man -l "$G/usr/share/man/man8/esfm-hook.8" 2>&1)" '/usr/lib/esfm/esfm-hook'
+t_run lu env DESTDIR="$G" "$top/install.sh" --builddir "$L" --uninstall
+t_is "... and uninstall finds its manifest there and removes it all" \
+	"$lu_rc:$(find "$G" -mindepth 1 | head -n 3)" "0:"
+
 # --- paths other than the build's ---------------------------------------------------------
 E=$work/rootE
 t_run pe inst --destdir "$E" --prefix /opt/esfm --sysconfdir /srv/etc
@@ -309,12 +346,13 @@ t_is "uninstall with the same prefix removes all, even the DESTDIR it created" \
 	"$(ls -A "$E" 2>&1)" "ls: cannot access '$E': No such file or directory"
 
 # --- make install ----------------------------------------------------------------------------
-t_run mk make -n -C "$top" install SANITIZE=1 DESTDIR=/x/root PREFIX=/p SYSCONFDIR=/s
-t_like "make install runs install.sh --files-only with DESTDIR, PREFIX, SYSCONFDIR, BUILDDIR" \
-	"$mk_out" '\./install\.sh --destdir "/x/root" --prefix "/p" --sysconfdir "/s" --builddir "build/check" --files-only'
-t_run mu make -n -C "$top" uninstall DESTDIR=/x/root PREFIX=/p
-t_like "make uninstall runs install.sh --uninstall" "$mu_out" \
-	'\./install\.sh --uninstall --destdir "/x/root" --prefix "/p"'
+t_run mk make -n -C "$top" install SANITIZE=1 DESTDIR=/x/root
+t_like "make install runs install.sh --files-only with DESTDIR and BUILDDIR (the paths are the build's)" \
+	"$mk_out" '\./install\.sh --destdir "/x/root" --builddir "build/check" --files-only'
+t_unlike "... and passes no directory of its own" "$mk_out" 'install\.sh .*--(prefix|sysconfdir)'
+t_run mu make -n -C "$top" uninstall SANITIZE=1 DESTDIR=/x/root
+t_like "make uninstall runs install.sh --uninstall on the same build" "$mu_out" \
+	'\./install\.sh --uninstall --destdir "/x/root" --builddir "build/check"'
 
 # --- usage ------------------------------------------------------------------------------------
 t_run h "$top/install.sh" --help

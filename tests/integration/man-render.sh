@@ -185,7 +185,8 @@ t_like "esfm-hook.8 says the hook must be a symlink" "$(section "$p8" INSTALLATI
 fake_esfm() {
 	local f=$work/$1
 	"$build/esfm" --help | sed -e "$2" >"$f.help"
-	printf '#!/bin/sh\ncase $1 in --version) echo "esfm %s" ;; *) cat "%s" ;; esac\n' "$version" "$f.help" >"$f"
+	printf '#!/bin/sh\ncase $1 in --version) echo "esfm %s" ;; --print-paths) exec "%s" --print-paths ;; *) cat "%s" ;; esac\n' \
+		"$version" "$build/esfm" "$f.help" >"$f"
 	chmod 0755 "$f"
 }
 fake_esfm newcmd '/^  pool-check/a\  frobnicate                  Frobnicate the pools'

@@ -907,6 +907,24 @@ static void test_list_vfs_matches_vf_addr(void **state)
 	free(vfs);
 }
 
+/* One VF's link: its address as sysfs names it; a missing link is BUSY, not a guess. */
+static void test_vf_link(void **state)
+{
+	struct fx *fx = *state;
+	struct esfm_pci_addr pf = pa(PF_ADDR), vf, want;
+	struct esfm_err err = {0};
+
+	fx_pf(fx, PF_ADDR, "3\n", "4\n", "1\n");
+	fx_vf(fx, 0, NULL);
+	fx_vf(fx, 2, &want);
+	assert_int_equal(esfm_pci_vf_link(fx->sysfs, &pf, 2, &vf, &err), 0);
+	assert_true(addr_eq(&vf, &want));
+	assert_int_equal(esfm_pci_vf_link(fx->sysfs, &pf, 1, &vf, &err), -1);
+	assert_int_equal(err.cls, ESFM_ERR_BUSY);
+	assert_string_equal(err.msg, "PF " PF_ADDR ": virtfn1 is missing");
+	assert_string_equal(err.hint, "the VF count is changing; try again");
+}
+
 static void test_list_vfs_none(void **state)
 {
 	struct fx *fx = *state;
@@ -1434,6 +1452,7 @@ int main(void)
 		F(test_pf_info_bad_number),
 		F(test_list_vfs_numeric_order),
 		F(test_list_vfs_matches_vf_addr),
+		F(test_vf_link),
 		F(test_list_vfs_none),
 		F(test_list_vfs_ignores_other_entries),
 		F(test_list_vfs_missing_pf),

@@ -92,10 +92,77 @@ static void test_table(void **state)
 		fail_msg("%d row(s) of the settings table failed", failures);
 }
 
+/* esfm_pf_qmax: whether and what qmax is written before VFs are created. */
+struct qrow {
+	const char *what;
+	enum esfm_cmd cmd;
+	bool hook;  /* no settings: the hook creating a PF's first VFs */
+	int qmax;   /* settings' qmax, < 0 when not forced (qmax_set false) */
+	bool flash; /* -b given */
+	int pool;   /* the pool's <qdma qmax>, < 0 when absent */
+	bool qdma;  /* the PF has qdma/qmax */
+	unsigned before;
+	/* expected */
+	bool write;
+	unsigned value;
+};
+
+static const struct qrow qrows[] = {
+	{"init, QDMA PF, nothing given: 32", ESFM_CMD_INIT, false, -1, false, -1, true, 7, true,
+	 32},
+	{"init, forced (-qn or the pool's)", ESFM_CMD_INIT, false, 16, false, 64, true, 7, true,
+	 16},
+	{"init -qn on a PF without qdma: written (and refused)", ESFM_CMD_INIT, false, 16, false,
+	 -1, false, 0, true, 16},
+	{"init on a PF without qdma: left alone", ESFM_CMD_INIT, false, -1, false, -1, false, 0,
+	 false, 0},
+	{"reconf: left alone", ESFM_CMD_RECONF, false, -1, false, 64, true, 7, false, 0},
+	{"reconf -qn: written", ESFM_CMD_RECONF, false, 8, false, 64, true, 7, true, 8},
+	{"reconf -b: the pool's qmax", ESFM_CMD_RECONF, false, -1, true, 64, true, 7, true, 64},
+	{"reconf -b, no pool qmax: what the PF had", ESFM_CMD_RECONF, false, -1, true, -1, true, 7,
+	 true, 7},
+	{"reconf -b on a PF without qdma: left alone", ESFM_CMD_RECONF, false, -1, true, 64, false,
+	 0, false, 0},
+	{"hook: the pool's qmax", ESFM_CMD_INIT, true, -1, false, 64, true, 0, true, 64},
+	{"hook, no pool qmax: 32", ESFM_CMD_INIT, true, -1, false, -1, true, 0, true, 32},
+	{"hook on a PF without qdma: the pool's qmax is ignored", ESFM_CMD_INIT, true, -1, false,
+	 64, false, 0, false, 0},
+};
+
+static void test_qmax_table(void **state)
+{
+	int failures = 0;
+
+	(void)state;
+	for (size_t i = 0; i < ESFM_ARRAY_SIZE(qrows); i++) {
+		const struct qrow *r = &qrows[i];
+		struct esfm_op_opts s = {0};
+		struct esfm_pool pool = {0};
+		unsigned value = 0;
+		bool write;
+
+		s.qmax_set = r->qmax >= 0;
+		s.qmax = r->qmax >= 0 ? (unsigned)r->qmax : 0;
+		snprintf(s.bitstream, sizeof(s.bitstream), "%s", r->flash ? "/fw/a.bit" : "");
+		pool.has_qmax = r->pool >= 0;
+		pool.qmax = r->pool >= 0 ? (unsigned)r->pool : 0;
+		write = esfm_pf_qmax(r->cmd, r->hook ? NULL : &s, &pool, r->qdma, r->before,
+				     &value);
+		if (write != r->write || (write && value != r->value)) {
+			print_error("%s: got write=%d qmax=%u, expected %d %u\n", r->what, write,
+				    value, r->write, r->value);
+			failures++;
+		}
+	}
+	if (failures)
+		fail_msg("%d row(s) of the qmax table failed", failures);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_qmax_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -116,7 +116,7 @@ $(ESFM): $(BUILDDIR)/src/esfm.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(HOOK): $(BUILDDIR)/hooks/esfm-hook.o $(BUILDDIR)/hooks/hookscan.o
+$(HOOK): $(BUILDDIR)/hooks/esfm-hook.o $(BUILDDIR)/hooks/hookscan.o $(BUILDDIR)/hooks/novascan.o
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $(HOOK_STATIC) -o $@ $^
 

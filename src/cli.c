@@ -52,6 +52,9 @@ static const struct command {
 	 "The same as pool-gc (which also finishes a\nchange that was cut off half way)", 1},
 	{"pool-check", ESFM_CMD_POOL_CHECK, false, 0, {0}, "pool-check",
 	 "Validate esfm.conf and every pool file", 0},
+	{"nova-export", ESFM_CMD_NOVA_EXPORT, false, 0, {0}, "nova-export",
+	 "Write the OpenStack Placement provider file:\n"
+	 "one CUSTOM_ESFM_<POOL> class per pool", 0},
 };
 
 static const struct option {
@@ -68,6 +71,10 @@ static const struct option {
 	{"-v", "--verbose", NULL, "Print every sysfs write and state change"},
 	{"-d", "--driver_log", NULL, "Print the kernel log lines of the drivers"},
 	{NULL, "--json", NULL, "status: machine-readable output (esfm-pool(5))"},
+	{NULL, "--output", "<file>", "nova-export: the provider file, default\n"
+				     ESFM_NOVA_DEFAULT_OUTPUT},
+	{NULL, "--drain", "<pool>", "nova-export: reserve all of the pool's VFs\n"
+				    "(Nova places nothing more there); repeatable"},
 	{"-h", "--help", NULL, "Print this help and exit"},
 	{NULL, "--version", NULL, "Print the version and exit"},
 	{NULL, "--print-paths", NULL, "Print the directories esfm was built for\n"
@@ -158,7 +165,21 @@ static int apply_option(const struct option *o, int argc, char *const argv[], in
 		cli->driver_log = true;
 	else if (!strcmp(l, "--json"))
 		cli->json = true;
-	else if (!strcmp(l, "--queues_num")) {
+	else if (!strcmp(l, "--output")) {
+		if (take_value(argc, i, argv[*i], err) < 0)
+			return -1;
+		if (!argv[*i][0] || strlen(argv[*i]) >= sizeof(cli->output))
+			return usage_error(err, "invalid output file '%s'", argv[*i]);
+		snprintf(cli->output, sizeof(cli->output), "%s", argv[*i]);
+	} else if (!strcmp(l, "--drain")) {
+		if (take_value(argc, i, argv[*i], err) < 0)
+			return -1;
+		if (!esfm_name_valid(argv[*i]))
+			return usage_error(err, "invalid pool name '%s'", argv[*i]);
+		if (cli->ndrain == ESFM_ARRAY_SIZE(cli->drain))
+			return usage_error(err, "too many --drain options (at most 16)%s", "");
+		snprintf(cli->drain[cli->ndrain++], sizeof(cli->drain[0]), "%s", argv[*i]);
+	} else if (!strcmp(l, "--queues_num")) {
 		if (take_value(argc, i, argv[*i], err) < 0)
 			return -1;
 		if (!esfm_parse_uint(argv[*i], 2048, false, &cli->opts.qmax))
@@ -322,6 +343,9 @@ int esfm_cli_parse(int argc, char *const argv[], struct esfm_cli *cli, struct es
 	}
 	if (cli->json && c->cmd != ESFM_CMD_STATUS)
 		return usage_error(err, "--json goes with the status command%s", "");
+	if ((cli->output[0] || cli->ndrain) && c->cmd != ESFM_CMD_NOVA_EXPORT)
+		return usage_error(err, "--output and --drain go with the nova-export command%s",
+				   "");
 	if (cli->opts.bitstream_kind[0] && !cli->opts.bitstream[0])
 		return usage_error(err, "a bitstream kind needs -b <file>%s", "");
 	return 0;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "nova.h"
 #include "pci.h"
 #include "plan.h"
 #include "pool.h"
@@ -111,6 +112,28 @@ int esfm_op_gc(struct esfm_ctx *ctx, const char *pool, const struct esfm_ui *ui,
 
 /* Every declared pool and every PF with a state file, as JSON (stable, see esfm-pool(5)). */
 int esfm_op_status_json(struct esfm_ctx *ctx, char **out, struct esfm_err *err);
+
+#define ESFM_NOVA_DEFAULT_OUTPUT "/etc/nova/provider_config/esfm.yaml"
+
+struct esfm_nova_export {
+	size_t ninv;			 /* pools with VFs: the classes written */
+	struct esfm_nova_inventory *inv; /* malloc'ed (caller frees) */
+	bool unchanged;			 /* the file already said so: not written */
+};
+
+/*
+ * nova-export: write the provider file @output (atomically, mode 0644): per
+ * pool with VFs, the class CUSTOM_ESFM_<POOL> with total = its VFs, reserved
+ * = those held by anything but a Nova instance whose flavor asks for the
+ * pool (all of them for a pool in @drain), max_unit = what one domain may
+ * take, and its traits. A pool without VFs is left out (a warning through
+ * @ui). Libvirt is asked only about hook-held VFs, with no lock held; if it
+ * cannot answer, nothing is written. NOTFOUND for an unknown pool in @drain,
+ * CONFIG for two pools with one class name, BUSY for a pool being changed.
+ */
+int esfm_op_nova_export(struct esfm_ctx *ctx, const char *output, const char *const *drain,
+			size_t ndrain, const struct esfm_ui *ui, struct esfm_nova_export *out,
+			struct esfm_err *err);
 
 /*
  * Views of every declared pool's PF and of PFs with a state file, from sysfs

@@ -7,7 +7,9 @@
 #include "util.h"
 
 #define MAX_COUNT 2048
-#define HELP_COL  32
+/* nova-compute's default [compute] provider_config_location, and our file there. */
+#define NOVA_OUTPUT_DEFAULT "/etc/nova/provider_config/esfm.yaml"
+#define HELP_COL	    32
 
 enum arg_kind { ARG_COUNT, ARG_INDEX, ARG_VM, ARG_POOL };
 
@@ -72,7 +74,7 @@ static const struct option {
 	{"-d", "--driver_log", NULL, "Print the kernel log lines of the drivers"},
 	{NULL, "--json", NULL, "status: machine-readable output (esfm-pool(5))"},
 	{NULL, "--output", "<file>", "nova-export: the provider file, default\n"
-				     ESFM_NOVA_DEFAULT_OUTPUT},
+				     NOVA_OUTPUT_DEFAULT},
 	{NULL, "--drain", "<pool>", "nova-export: reserve all of the pool's VFs\n"
 				    "(Nova places nothing more there); repeatable"},
 	{"-h", "--help", NULL, "Print this help and exit"},
@@ -346,6 +348,8 @@ int esfm_cli_parse(int argc, char *const argv[], struct esfm_cli *cli, struct es
 	if ((cli->output[0] || cli->ndrain) && c->cmd != ESFM_CMD_NOVA_EXPORT)
 		return usage_error(err, "--output and --drain go with the nova-export command%s",
 				   "");
+	if (c->cmd == ESFM_CMD_NOVA_EXPORT && !cli->output[0])
+		snprintf(cli->output, sizeof(cli->output), NOVA_OUTPUT_DEFAULT);
 	if (cli->opts.bitstream_kind[0] && !cli->opts.bitstream[0])
 		return usage_error(err, "a bitstream kind needs -b <file>%s", "");
 	return 0;

@@ -49,7 +49,7 @@ struct esfm_cli {
 	unsigned index;		    /* attach, detach */
 	char vm[ESFM_DOM_NAME_MAX]; /* attach */
 	char pool[ESFM_NAME_MAX];   /* pool-show */
-	char output[PATH_MAX];	    /* nova-export --output, "" for the default */
+	char output[PATH_MAX];	    /* nova-export --output, or the default */
 	size_t ndrain;		    /* nova-export --drain, repeatable */
 	char drain[16][ESFM_NAME_MAX];
 	bool json, quiet, verbose, driver_log;

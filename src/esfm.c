@@ -201,7 +201,7 @@ static int cmd_nova_export(struct esfm_ctx *ctx, const struct esfm_cli *cli, str
 {
 	struct esfm_ui ui = {NULL, ui_warn, NULL, NULL};
 	const char *drain[ESFM_ARRAY_SIZE(cli->drain)];
-	const char *path = cli->output[0] ? cli->output : ESFM_NOVA_DEFAULT_OUTPUT;
+	const char *path = cli->output;
 	struct esfm_nova_export x;
 
 	for (size_t i = 0; i < cli->ndrain; i++)

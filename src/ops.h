@@ -113,8 +113,6 @@ int esfm_op_gc(struct esfm_ctx *ctx, const char *pool, const struct esfm_ui *ui,
 /* Every declared pool and every PF with a state file, as JSON (stable, see esfm-pool(5)). */
 int esfm_op_status_json(struct esfm_ctx *ctx, char **out, struct esfm_err *err);
 
-#define ESFM_NOVA_DEFAULT_OUTPUT "/etc/nova/provider_config/esfm.yaml"
-
 struct esfm_nova_export {
 	size_t ninv;			 /* pools with VFs: the classes written */
 	struct esfm_nova_inventory *inv; /* malloc'ed (caller frees) */

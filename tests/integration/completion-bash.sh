@@ -94,7 +94,7 @@ t_is "sourcing it registers the function for esfm" \
 
 # --- positions -----------------------------------------------------------------------------
 t_comp "first word: SR-IOV PFs (not the plain device, not VFs) and pool commands" \
-	"0000:83:00.0 0000:84:00.0 pool-check pool-gc pool-list pool-show reconcile recover status" esfm ""
+	"0000:83:00.0 0000:84:00.0 nova-export pool-check pool-gc pool-list pool-show reconcile recover status" esfm ""
 t_comp "first word, a PF address being typed (bash split it at ':')" \
 	"83:00.0 84:00.0" esfm 0000 : 8
 t_comp "first word, the address nearly complete" "00.0" esfm 0000 : 84 : 0
@@ -136,7 +136,7 @@ t_comp "pool-show by prefix" "nic.1" esfm pool-show n
 t_is "no pools.d: no pool names, no error" \
 	"$(complete_words ESFM_CONF_DIR=$work/nowhere -- esfm pool-show "")" ""
 t_is "no sysfs: no PFs, still the pool commands" \
-	"$(complete_words ESFM_SYSFS_ROOT=$work/nowhere -- esfm "")" "pool-check pool-gc pool-list pool-show reconcile recover status"
+	"$(complete_words ESFM_SYSFS_ROOT=$work/nowhere -- esfm "")" "nova-export pool-check pool-gc pool-list pool-show reconcile recover status"
 t_comp "status: --json" "--json" esfm status ""
 
 # --- options -----------------------------------------------------------------------------------

@@ -68,6 +68,8 @@ static const struct option {
 	{"-p", "--pause", NULL, "Pause the VFs in their VMs (QEMU device_pause)\n"
 				"instead of unplugging them during reconf"},
 	{"-y", "--yes", NULL, "Automatic yes to prompts (needed without a tty)"},
+	{NULL, "--force", NULL, "init, reconf: take VFs from running OpenStack\n"
+				"Nova instances too"},
 	{"-q", "--quiet", NULL, "Do not print the steps that succeed nor the\n"
 				"summary line"},
 	{"-v", "--verbose", NULL, "Print every sysfs write and state change"},
@@ -159,6 +161,8 @@ static int apply_option(const struct option *o, int argc, char *const argv[], in
 		cli->opts.pause = true;
 	else if (!strcmp(l, "--yes"))
 		cli->opts.yes = true;
+	else if (!strcmp(l, "--force"))
+		cli->opts.force = true;
 	else if (!strcmp(l, "--quiet"))
 		cli->quiet = true;
 	else if (!strcmp(l, "--verbose"))

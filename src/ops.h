@@ -42,6 +42,7 @@ void esfm_ui_warn_err(const struct esfm_ui *ui, const struct esfm_err *e);
 struct esfm_op_opts {
 	bool yes;	  /* -y: no questions, go on despite missing VMs */
 	bool pause;	  /* -p: device_pause instead of hot-unplug */
+	bool force;	  /* --force: take VFs from running Nova instances too */
 	bool qmax_set;	  /* -qn given */
 	bool vm_base_set; /* -vm given */
 	unsigned qmax;	  /* default ESFM_DEFAULT_QMAX at init */
@@ -81,7 +82,11 @@ void esfm_pf_view_free(struct esfm_pf_view *v);
 int esfm_op_init(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, unsigned n,
 		 const struct esfm_op_opts *opts, const struct esfm_ui *ui, struct esfm_err *err);
 
-/* reconf <n>: change the VF count, keeping guests' devices (pause or unplug/re-attach). */
+/*
+ * reconf <n>: change the VF count, keeping guests' devices (pause or
+ * unplug/re-attach). Like init, refused (BUSY) while a running OpenStack
+ * Nova instance holds a VF of the pool, unless opts->force.
+ */
 int esfm_op_reconf(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, unsigned n,
 		   const struct esfm_op_opts *opts, const struct esfm_ui *ui, struct esfm_err *err);
 

@@ -246,6 +246,42 @@ t_is "the provider file is untouched by every refusal" "$(sha256sum <"$out/esfm.
 e status --output "$out/x.yaml"
 t_like "--output goes with nova-export only" "$E_rc:$E_err" "^2:esfm: --output and --drain go with the nova-export command"
 
+# --- reconf and init leave running Nova instances their VFs, unless forced -----------------------
+# libvirt's test driver: a running Nova instance holding VF 0 of fpga0 live, a plain VM VF 1
+hd() {
+	printf "<hostdev mode='subsystem' type='pci' managed='no'><source><address domain='0x0000' bus='0x83' slot='0x00' function='0x%x'/></source><alias name='ua-esfm-fpga0-%d'/></hostdev>" \
+		$((4 + $1)) "$1"
+}
+{
+	echo "<node>"
+	printf "<domain type='test'><name>nova-vm</name><uuid>%s</uuid><metadata>%s</metadata>" "$(uuid_of 11)" "$zm1"
+	printf "<memory>65536</memory><vcpu>1</vcpu><os><type>hvm</type></os><devices>%s</devices></domain>\n" "$(hd 0)"
+	printf "<domain type='test'><name>plain-vm</name><uuid>%s</uuid>" "$(uuid_of 12)"
+	printf "<memory>65536</memory><vcpu>1</vcpu><os><type>hvm</type></os><devices>%s</devices></domain>\n" "$(hd 1)"
+	echo "</node>"
+} >"$work/node3.xml"
+conf3=$work/conf3
+mkdir -p "$conf3/pools.d"
+cp "$conf/pools.d/"*.xml "$conf3/pools.d/"
+sed -e "s|^state_dir = .*|state_dir = $work/state3|" -e "s|^libvirt_uri = .*|libvirt_uri = test://$work/node3.xml|" \
+	"$conf/esfm.conf" >"$conf3/esfm.conf"
+printf 'log clear\n' >"$mnt/sim-control"
+ESFM_CONF_DIR=$conf3 e 0000:83:00.0 reconf 2 -y
+t_like "the view first records what libvirt shows" "$E_err" "VF 0 is in running domain 'nova-vm' but was recorded as free"
+t_like "reconf while a running Nova instance holds a VF: exit 3, naming it" "$E_rc:$(printf '%s\n' "$E_err" | tail -n 1)" \
+	"^3:esfm: VM 'nova-vm' is a running Nova instance holding VF 0 of pool 'fpga0'; drain the pool for Nova \(esfm nova-export --drain fpga0, restart nova-compute\), wait until its Nova instances have stopped, or give --force$"
+ESFM_CONF_DIR=$conf3 e 0000:83:00.0 init 2 -y
+t_like "init too" "$E_rc:$E_err" "^3:esfm: VM 'nova-vm' is a running Nova instance holding VF 0"
+t_is "nothing was written to sysfs" "$(cat "$mnt/sim-control")" ""
+ESFM_CONF_DIR=$conf3 e 0000:83:00.0 reconf 2 -y --force
+t_like "with --force it goes on (the test driver then cannot detach)" "$E_rc:$E_err" \
+	"^1:.*cannot detach the device"
+t_unlike "... past the Nova check" "$E_err" "is a running Nova instance"
+sed -i '/nova-vm/d' "$work/node3.xml"
+ESFM_CONF_DIR=$conf3 e 0000:83:00.0 reconf 2 -y
+t_unlike "without a Nova instance, no Nova refusal (a plain VM's VF is only confirmed with -y)" "$E_err" \
+	"is a running Nova instance"
+
 # --- Nova refuses a broken file ------------------------------------------------------------------
 mkdir -p "$work/broken"
 sed 's/"CUSTOM_ESFM_FPGA0"/"CUSTOM_ESFM_fpga-0"/' "$out/esfm.yaml" >"$work/broken/esfm.yaml"

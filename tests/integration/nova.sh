@@ -42,18 +42,11 @@ mnt=$work/sys
 conf=$work/conf
 state=$work/state
 out=$work/provider
-sim_pid=
-
-cleanup() {
-	SIM_PID=$sim_pid SIM_MNT=$mnt
-	sim_finish "$work"
-}
-trap cleanup EXIT
+# sim_up sets SIM_PID and SIM_MNT, which sim_finish stops and unmounts
+SIM_PID= SIM_MNT=
+trap 'sim_finish "$work"' EXIT
 trap 'exit 130' INT TERM HUP
-
 ESFM_BUILD=$build ESFM_SIM_LOG=$work/sim.log sim_up "$fix/nova.topo" "$mnt"
-sim_pid=$SIM_PID
-sysd=$mnt/bus/pci/devices
 
 mkdir -p "$conf/pools.d" "$out"
 cp "$fix/pools.d/"*.xml "$conf/pools.d/"
@@ -265,14 +258,14 @@ mkdir -p "$conf3/pools.d"
 cp "$conf/pools.d/"*.xml "$conf3/pools.d/"
 sed -e "s|^state_dir = .*|state_dir = $work/state3|" -e "s|^libvirt_uri = .*|libvirt_uri = test://$work/node3.xml|" \
 	"$conf/esfm.conf" >"$conf3/esfm.conf"
-printf 'log clear\n' >"$mnt/sim-control"
+sim_ctl log clear
 ESFM_CONF_DIR=$conf3 e 0000:83:00.0 reconf 2 -y
 t_like "the view first records what libvirt shows" "$E_err" "VF 0 is in running domain 'nova-vm' but was recorded as free"
 t_like "reconf while a running Nova instance holds a VF: exit 3, naming it" "$E_rc:$(printf '%s\n' "$E_err" | tail -n 1)" \
 	"^3:esfm: VM 'nova-vm' is a running Nova instance holding VF 0 of pool 'fpga0'; drain the pool for Nova \(esfm nova-export --drain fpga0, restart nova-compute\), wait until its Nova instances have stopped, or give --force$"
 ESFM_CONF_DIR=$conf3 e 0000:83:00.0 init 2 -y
 t_like "init too" "$E_rc:$E_err" "^3:esfm: VM 'nova-vm' is a running Nova instance holding VF 0"
-t_is "nothing was written to sysfs" "$(cat "$mnt/sim-control")" ""
+t_is "nothing was written to sysfs" "$(sim_log)" ""
 ESFM_CONF_DIR=$conf3 e 0000:83:00.0 reconf 2 -y --force
 t_like "with --force it goes on (the test driver then cannot detach)" "$E_rc:$E_err" \
 	"^1:.*cannot detach the device"

@@ -10,11 +10,7 @@
 . "$E2E_LIB/l2.sh"
 . "$E2E_LIB/esfm.sh"
 
-pf=$(e2e_find_pf) || t_bail "an SR-IOV 1b36:0010 PF is present" "$(lspci -nn 2>&1)"
-esfm=/usr/local/bin/esfm
-hooklog=$E2E_ESFM_HOOKLOG
-trap 'e2e_esfm_cleanup "$pf" e2e50-nova e2e50-other' EXIT
-e2e_esfm_cleanup "$pf"
+e2e_esfm_begin e2e50-nova e2e50-other
 
 rc=0
 e2e_esfm_install || rc=$?

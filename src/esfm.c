@@ -161,6 +161,9 @@ static int cmd_pool_show(struct esfm_ctx *ctx, const struct esfm_cli *cli, struc
 		printf("bitstream %s%s%s\n", pool.bitstream, pool.bitstream_kind[0] ? " " : "",
 		       pool.bitstream_kind);
 	printf("vm base   %s\nreconf    %s\n", pool.vm_base, pool.pause ? "pause" : "unplug");
+	for (size_t i = 0; i < pool.nflavor; i++)
+		printf("nova      flavor '%s' asks for %u VF%s\n", pool.flavor[i].name,
+		       pool.flavor[i].count, pool.flavor[i].count == 1 ? "" : "s");
 	if (esfm_op_view(ctx, &pool.pf, false, &view, err) < 0)
 		return -1;
 	print_pool_header(&view);

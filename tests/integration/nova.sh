@@ -217,6 +217,10 @@ p=$(cd / && "$py" "$tool" placement "$out/esfm.yaml" CUSTOM_ESFM_FPGA0 2>&1)
 t_is "Placement: 1 allocation, then 409" "$p" "accepted 1 refused 409"
 sed -i "s|test://$work/node2.xml|test://$work/node.xml|" "$conf/esfm.conf"
 
+e pool-show fpga0
+t_like "pool-show lists the Nova flavors the pool serves" "$(printf '%s' "$E_out" | tr '\n' ' ')" \
+	"nova      flavor 'fpga.small' asks for 1 VF.*nova      flavor 'fpga.large' asks for 2 VFs"
+
 # --- refusals that change nothing ----------------------------------------------------------------
 sum=$(sha256sum <"$out/esfm.yaml")
 e nova-export --output "$out/esfm.yaml" --drain nosuch

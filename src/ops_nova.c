@@ -116,7 +116,8 @@ static int pool_inventory(struct esfm_ctx *ctx, struct esfm_virt **v, const stru
 	struct pool_holders ph = {0};
 	struct esfm_pf_info info;
 	struct esfm_err e = {0};
-	char a[ESFM_PCI_ADDR_STRLEN], msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 64];
+	char a[ESFM_PCI_ADDR_STRLEN], why[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8];
+	char msg[sizeof(why) + ESFM_NAME_MAX + 96];
 	int r = -1;
 
 	memset(inv, 0, sizeof(*inv));
@@ -124,11 +125,9 @@ static int pool_inventory(struct esfm_ctx *ctx, struct esfm_virt **v, const stru
 	esfm_nova_class(p->name, inv->cls);
 	if (esfm_pci_pf_info(ctx->sysfs, &p->pf, &info, &e) < 0 || info.numvfs == 0) {
 		snprintf(msg, sizeof(msg),
-			 "pool '%s': PF %s has no VFs (%s): left out of the "
-			 "provider file",
-			 p->name, esfm_pci_addr_str(&p->pf, a),
-			 e.cls ? esfm_err_format(&e, msg + sizeof(msg) / 2, sizeof(msg) / 2)
-			       : "sriov_numvfs is 0");
+			 "pool '%s': PF %s has no VFs (%s): left out of the provider file", p->name,
+			 esfm_pci_addr_str(&p->pf, a),
+			 e.cls ? esfm_err_format(&e, why, sizeof(why)) : "sriov_numvfs is 0");
 		if (ui && ui->warn)
 			ui->warn(ui->data, msg);
 		return 0;
@@ -162,15 +161,15 @@ out:
 	return r;
 }
 
-static int unchanged(const char *path, const char *text, bool *same)
+/* Whether @path holds @text already (a file that cannot be read does not). */
+static bool unchanged(const char *path, const char *text)
 {
 	_cleanup_free_ char *old = NULL;
 	struct esfm_err e = {0};
 	size_t len;
 
-	*same = esfm_read_file(path, 1 << 20, &old, &len, &e) == 0 && len == strlen(text) &&
-		!memcmp(old, text, len);
-	return 0;
+	return esfm_read_file(path, 1 << 20, &old, &len, &e) == 0 && len == strlen(text) &&
+	       !memcmp(old, text, len);
 }
 
 int esfm_op_nova_export(struct esfm_ctx *ctx, const char *output, const char *const *drain,
@@ -212,7 +211,7 @@ int esfm_op_nova_export(struct esfm_ctx *ctx, const char *output, const char *co
 	}
 	if (esfm_nova_provider_file(out->inv, out->ninv, &text, err) < 0)
 		goto out;
-	unchanged(output, text, &out->unchanged);
+	out->unchanged = unchanged(output, text);
 	if (!out->unchanged &&
 	    esfm_write_file_atomic_mode(output, text, strlen(text), 0644, err) < 0) {
 		if (err->errnum == ENOENT)

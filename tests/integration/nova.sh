@@ -132,8 +132,14 @@ cp "$build/esfm-hook" "$work/front-only/"
 
 # --- nova-export before any VF exists ------------------------------------------------------------
 e() { t_run E "$build/esfm" "$@" </dev/null; }
+printf "<pool type='sriov'><name>ghost</name><source><pf address='0000:99:00.0'/></source><vfs count='2'/></pool>\n" \
+	>"$conf/pools.d/ghost.xml"
 e nova-export --output "$out/esfm.yaml"
+rm -f "$conf/pools.d/ghost.xml"
 t_is "nova-export with no VFs: exit 0" "$E_rc" 0
+t_like "a pool whose PF is missing is left out, saying why" "$E_err" \
+	"warning: pool 'ghost': PF 0000:99:00.0 has no VFs \(.*0000:99:00.0.*\): left out of the provider file$"
+
 t_like "a pool without VFs is left out, said on stderr" "$E_err" \
 	"warning: pool 'fpga0': PF 0000:83:00.0 has no VFs .*left out of the provider file"
 v=$(cd / && "$py" "$tool" validate "$out")

@@ -116,7 +116,7 @@ $(ESFM): $(BUILDDIR)/src/esfm.o $(LIB)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(HOOK): $(BUILDDIR)/hooks/esfm-hook.o $(BUILDDIR)/hooks/hookscan.o
+$(HOOK): $(BUILDDIR)/hooks/esfm-hook.o $(BUILDDIR)/hooks/hookscan.o $(BUILDDIR)/hooks/novascan.o
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(ALL_LDFLAGS) $(HOOK_STATIC) -o $@ $^
 
@@ -138,10 +138,13 @@ $(WORKER): $(BUILDDIR)/hooks/esfm-hook-worker.o $(LIB)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # tests/unit/<test>.ldflags may add linker flags, e.g. -Wl,--wrap=rename.
-$(BUILDDIR)/tests/unit/%: tests/unit/%.c $(LIB) $(wildcard tests/unit/*.h) $(wildcard tests/unit/*.ldflags)
+# The hook front's libc-only parts (hooks/novascan.c) are linked in for their unit tests.
+$(BUILDDIR)/tests/unit/%: tests/unit/%.c $(LIB) $(BUILDDIR)/hooks/novascan.o $(wildcard tests/unit/*.h) \
+		$(wildcard tests/unit/*.ldflags)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -Itests/unit -o $@ $< $(LIB) \
+	$(Q)$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags cmocka) -Itests/unit -Ihooks -o $@ $< $(LIB) \
+		$(BUILDDIR)/hooks/novascan.o \
 		$(PKG_LIBS) $(shell pkg-config --libs cmocka) $(ALL_LDFLAGS) \
 		$(shell cat tests/unit/$*.ldflags 2>/dev/null)
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything esfm needs to build and test on a fresh Debian 12 machine.
 # Used by .ci/run, `make deps` and the demo. Idempotent. clang and its runtime libraries
-# (libclang-rt-14-dev holds libFuzzer) are for `make fuzz`.
+# (libclang-rt-14-dev holds libFuzzer) are for `make fuzz`; python3-nova and python3-placement
+# are for tests only.
 set -euo pipefail
 packages=(
 	build-essential pkg-config clang-format valgrind clang libclang-rt-14-dev
@@ -10,6 +11,10 @@ packages=(
 	debootstrap e2fsprogs busybox-static cpio util-linux procps
 	man-db groff-base bash-completion time
 	tcl
+	# tests only (tests/integration/nova.sh): OpenStack Nova 26 and Placement 8 validate the
+	# provider file and enforce capacity in-process (placement.direct needs wsgi-intercept);
+	# esfm never needs them at run time
+	python3-nova python3-placement python3-wsgi-intercept
 )
 missing=()
 for p in "${packages[@]}"; do

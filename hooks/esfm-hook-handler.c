@@ -2,7 +2,8 @@
 /*
  * esfm-hook-handler: the qemu hook's logic for an annotated domain. esfm-hook
  * (the tiny front libvirtd runs) execs it with the same argv and the domain
- * XML on stdin once it has seen the esfm namespace in that XML.
+ * XML on stdin once it has seen the esfm namespace in that XML, or Nova's
+ * metadata that may ask for esfm VFs (an annotation wins over Nova's).
  *
  * Only prepare (and started, which launches the attach worker) can fail a
  * start; stopped, release, reconnect and everything else always exit 0,
@@ -19,6 +20,7 @@
 #include "hook.h"
 #include "log.h"
 #include "logsink.h"
+#include "nova.h"
 #include "proc.h"
 #include "util.h"
 #include "vfpool.h"
@@ -98,7 +100,8 @@ static int run(enum hook_op op, const char *domname, const char *xml, size_t len
 		r = finish(op, domname, &err);
 		goto out;
 	}
-	if (esfm_domxml_parse(xml, len, dom, &err) < 0) {
+	if (esfm_domxml_parse(xml, len, dom, &err) < 0 ||
+	    esfm_nova_resolve(&ctx.conf, dom, &err) < 0) {
 		r = finish(op, domname, &err);
 		goto out;
 	}
@@ -169,7 +172,9 @@ int main(int argc, char **argv)
 	 */
 	if (!may_fail_start(op))
 		len = strnlen(xml, len);
-	if (op == OP_OTHER || !esfm_domxml_may_have_annotation(xml, len)) {
+	if (op == OP_OTHER ||
+	    (!esfm_domxml_may_have_annotation(xml, len) &&
+	     !memmem(xml, len, ESFM_NOVA_NS_PREFIX, sizeof(ESFM_NOVA_NS_PREFIX) - 1))) {
 		free(xml);
 		return 0;
 	}

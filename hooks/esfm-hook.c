@@ -8,9 +8,11 @@
  * domain without an esfm annotation it must cost close to nothing, so this
  * front links nothing but libc (statically where possible): it drains stdin
  * (libvirt writes the whole XML there), looks for the esfm namespace, and
- * exits 0 without touching a file. Only for an annotated domain does it exec
- * esfm-hook-handler, found next to its own real path, with the same argv and
- * the XML on stdin (through a memfd).
+ * exits 0 without touching a file. A domain with Nova's metadata costs one
+ * more look (novascan.h: an esfm extra spec, or its flavor in a pool file).
+ * Only for an annotated domain, or a Nova one that may ask for VFs, does it
+ * exec esfm-hook-handler, found next to its own real path, with the same argv
+ * and the XML on stdin (through a memfd).
  */
 #include <errno.h>
 #include <limits.h>
@@ -21,6 +23,11 @@
 #include <unistd.h>
 
 #include "hookscan.h"
+#include "novascan.h"
+
+#ifndef ESFM_SYSCONFDIR
+#define ESFM_SYSCONFDIR "/etc/esfm"
+#endif
 
 #define INPUT_MAX (16u << 20)
 
@@ -88,6 +95,26 @@ fail:
 	return -1;
 }
 
+/*
+ * A domain without the esfm namespace but with Nova's: 1 when it may ask for
+ * VFs (the handler decides), 0 when it cannot, -1 (errno EFBIG) when it is too
+ * large to tell.
+ */
+static int nova_may_ask(const struct esfm_hookscan *scan)
+{
+	char pools[PATH_MAX];
+	const char *dir = getenv("ESFM_CONF_DIR");
+	int r = esfm_hookscan_nova_result(scan);
+
+	if (r <= 0)
+		return r;
+	if (!dir || !dir[0])
+		dir = ESFM_SYSCONFDIR;
+	if ((size_t)snprintf(pools, sizeof(pools), "%s/pools.d", dir) >= sizeof(pools))
+		return 1; /* the handler reports the over-long path */
+	return esfm_novascan_may_ask(scan->buf, scan->len, pools);
+}
+
 static int handler_path(char *buf, size_t len)
 {
 	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
@@ -129,6 +156,8 @@ int main(int argc, char **argv)
 	r = esfm_hookscan_read_fd(&scan, STDIN_FILENO);
 	if (r == 0)
 		r = esfm_hookscan_result(&scan);
+	if (r == 0 && wanted_op(argv[2], argv[3]))
+		r = nova_may_ask(&scan);
 	if (r < 0) {
 		int e = errno;
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TAIL_MAX (ESFM_HOOKSCAN_NS_LEN - 1)
+#define TAIL_MAX ESFM_HOOKSCAN_TAIL_MAX
 
 void esfm_hookscan_init(struct esfm_hookscan *s, size_t max)
 {
@@ -14,15 +14,23 @@ void esfm_hookscan_init(struct esfm_hookscan *s, size_t max)
 	s->max = max;
 }
 
-/* A match that starts in the kept tail and ends in @data. */
-static int found_across(const struct esfm_hookscan *s, const char *data, size_t n)
+/* A match of @ns that starts in the kept tail and ends in @data. */
+static int found_across(const struct esfm_hookscan *s, const char *data, size_t n, const char *ns,
+			size_t ns_len)
 {
 	char window[2 * TAIL_MAX];
-	size_t head = n < TAIL_MAX ? n : TAIL_MAX;
+	size_t keep = s->tail_len < ns_len - 1 ? s->tail_len : ns_len - 1;
+	size_t head = n < ns_len - 1 ? n : ns_len - 1;
 
-	memcpy(window, s->tail, s->tail_len);
-	memcpy(window + s->tail_len, data, head);
-	return memmem(window, s->tail_len + head, ESFM_HOOKSCAN_NS, ESFM_HOOKSCAN_NS_LEN) != NULL;
+	memcpy(window, s->tail + s->tail_len - keep, keep);
+	memcpy(window + keep, data, head);
+	return memmem(window, keep + head, ns, ns_len) != NULL;
+}
+
+static int found_in(const struct esfm_hookscan *s, const char *data, size_t n, const char *ns,
+		    size_t ns_len)
+{
+	return found_across(s, data, n, ns, ns_len) || memmem(data, n, ns, ns_len);
 }
 
 static void keep_tail(struct esfm_hookscan *s, const char *data, size_t n)
@@ -79,9 +87,11 @@ int esfm_hookscan_feed(struct esfm_hookscan *s, const char *data, size_t n)
 		errno = ENOMEM;
 		return -1;
 	}
-	if (!s->found &&
-	    (found_across(s, data, n) || memmem(data, n, ESFM_HOOKSCAN_NS, ESFM_HOOKSCAN_NS_LEN)))
+	if (!s->found && found_in(s, data, n, ESFM_HOOKSCAN_NS, ESFM_HOOKSCAN_NS_LEN))
 		s->found = 1;
+	if (!s->found_nova &&
+	    found_in(s, data, n, ESFM_HOOKSCAN_NOVA_NS, ESFM_HOOKSCAN_NOVA_NS_LEN))
+		s->found_nova = 1;
 	keep_tail(s, data, n);
 	s->len += n;
 	return 0;
@@ -105,15 +115,25 @@ int esfm_hookscan_read_fd(struct esfm_hookscan *s, int fd)
 	}
 }
 
-int esfm_hookscan_result(const struct esfm_hookscan *s)
+static int outcome(const struct esfm_hookscan *s, int found)
 {
-	if (!s->found)
+	if (!found)
 		return 0;
 	if (s->oversized) {
 		errno = EFBIG;
 		return -1;
 	}
 	return 1;
+}
+
+int esfm_hookscan_result(const struct esfm_hookscan *s)
+{
+	return outcome(s, s->found);
+}
+
+int esfm_hookscan_nova_result(const struct esfm_hookscan *s)
+{
+	return outcome(s, s->found_nova);
 }
 
 void esfm_hookscan_fini(struct esfm_hookscan *s)

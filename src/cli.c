@@ -7,7 +7,9 @@
 #include "util.h"
 
 #define MAX_COUNT 2048
-#define HELP_COL  32
+/* nova-compute's default [compute] provider_config_location, and our file there. */
+#define NOVA_OUTPUT_DEFAULT "/etc/nova/provider_config/esfm.yaml"
+#define HELP_COL	    32
 
 enum arg_kind { ARG_COUNT, ARG_INDEX, ARG_VM, ARG_POOL };
 
@@ -52,6 +54,9 @@ static const struct command {
 	 "The same as pool-gc (which also finishes a\nchange that was cut off half way)", 1},
 	{"pool-check", ESFM_CMD_POOL_CHECK, false, 0, {0}, "pool-check",
 	 "Validate esfm.conf and every pool file", 0},
+	{"nova-export", ESFM_CMD_NOVA_EXPORT, false, 0, {0}, "nova-export",
+	 "Write the OpenStack Placement provider file:\n"
+	 "one CUSTOM_ESFM_<POOL> class per pool", 0},
 };
 
 static const struct option {
@@ -63,11 +68,17 @@ static const struct option {
 	{"-p", "--pause", NULL, "Pause the VFs in their VMs (QEMU device_pause)\n"
 				"instead of unplugging them during reconf"},
 	{"-y", "--yes", NULL, "Automatic yes to prompts (needed without a tty)"},
+	{NULL, "--force", NULL, "init, reconf: take VFs from running OpenStack\n"
+				"Nova instances too"},
 	{"-q", "--quiet", NULL, "Do not print the steps that succeed nor the\n"
 				"summary line"},
 	{"-v", "--verbose", NULL, "Print every sysfs write and state change"},
 	{"-d", "--driver_log", NULL, "Print the kernel log lines of the drivers"},
 	{NULL, "--json", NULL, "status: machine-readable output (esfm-pool(5))"},
+	{NULL, "--output", "<file>", "nova-export: the provider file, default\n"
+				     NOVA_OUTPUT_DEFAULT},
+	{NULL, "--drain", "<pool>", "nova-export: reserve all of the pool's VFs\n"
+				    "(Nova places nothing more there); repeatable"},
 	{"-h", "--help", NULL, "Print this help and exit"},
 	{NULL, "--version", NULL, "Print the version and exit"},
 	{NULL, "--print-paths", NULL, "Print the directories esfm was built for\n"
@@ -150,6 +161,8 @@ static int apply_option(const struct option *o, int argc, char *const argv[], in
 		cli->opts.pause = true;
 	else if (!strcmp(l, "--yes"))
 		cli->opts.yes = true;
+	else if (!strcmp(l, "--force"))
+		cli->opts.force = true;
 	else if (!strcmp(l, "--quiet"))
 		cli->quiet = true;
 	else if (!strcmp(l, "--verbose"))
@@ -158,7 +171,21 @@ static int apply_option(const struct option *o, int argc, char *const argv[], in
 		cli->driver_log = true;
 	else if (!strcmp(l, "--json"))
 		cli->json = true;
-	else if (!strcmp(l, "--queues_num")) {
+	else if (!strcmp(l, "--output")) {
+		if (take_value(argc, i, argv[*i], err) < 0)
+			return -1;
+		if (!argv[*i][0] || strlen(argv[*i]) >= sizeof(cli->output))
+			return usage_error(err, "invalid output file '%s'", argv[*i]);
+		snprintf(cli->output, sizeof(cli->output), "%s", argv[*i]);
+	} else if (!strcmp(l, "--drain")) {
+		if (take_value(argc, i, argv[*i], err) < 0)
+			return -1;
+		if (!esfm_name_valid(argv[*i]))
+			return usage_error(err, "invalid pool name '%s'", argv[*i]);
+		if (cli->ndrain == ESFM_ARRAY_SIZE(cli->drain))
+			return usage_error(err, "too many --drain options (at most 16)%s", "");
+		snprintf(cli->drain[cli->ndrain++], sizeof(cli->drain[0]), "%s", argv[*i]);
+	} else if (!strcmp(l, "--queues_num")) {
 		if (take_value(argc, i, argv[*i], err) < 0)
 			return -1;
 		if (!esfm_parse_uint(argv[*i], 2048, false, &cli->opts.qmax))
@@ -322,6 +349,11 @@ int esfm_cli_parse(int argc, char *const argv[], struct esfm_cli *cli, struct es
 	}
 	if (cli->json && c->cmd != ESFM_CMD_STATUS)
 		return usage_error(err, "--json goes with the status command%s", "");
+	if ((cli->output[0] || cli->ndrain) && c->cmd != ESFM_CMD_NOVA_EXPORT)
+		return usage_error(err, "--output and --drain go with the nova-export command%s",
+				   "");
+	if (c->cmd == ESFM_CMD_NOVA_EXPORT && !cli->output[0])
+		snprintf(cli->output, sizeof(cli->output), NOVA_OUTPUT_DEFAULT);
 	if (cli->opts.bitstream_kind[0] && !cli->opts.bitstream[0])
 		return usage_error(err, "a bitstream kind needs -b <file>%s", "");
 	return 0;

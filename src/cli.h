@@ -10,6 +10,7 @@
 #ifndef ESFM_CLI_H
 #define ESFM_CLI_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -34,6 +35,7 @@ enum esfm_cmd {
 	ESFM_CMD_POOL_GC,
 	ESFM_CMD_RECONCILE, /* pool-gc under its other names */
 	ESFM_CMD_RECOVER,
+	ESFM_CMD_NOVA_EXPORT,
 	ESFM_CMD_HELP,
 	ESFM_CMD_VERSION,
 	ESFM_CMD_PRINT_PATHS,
@@ -47,6 +49,9 @@ struct esfm_cli {
 	unsigned index;		    /* attach, detach */
 	char vm[ESFM_DOM_NAME_MAX]; /* attach */
 	char pool[ESFM_NAME_MAX];   /* pool-show */
+	char output[PATH_MAX];	    /* nova-export --output, or the default */
+	size_t ndrain;		    /* nova-export --drain, repeatable */
+	char drain[16][ESFM_NAME_MAX];
 	bool json, quiet, verbose, driver_log;
 	struct esfm_op_opts opts;
 };

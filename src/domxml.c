@@ -214,6 +214,9 @@ int esfm_domxml_parse(const char *xml, size_t len, struct esfm_domain *dom, stru
 	collect_identities(esfm_xml_child(root, "devices"), dom);
 	meta = esfm_xml_child(root, "metadata");
 	for (xmlNodePtr c = meta ? meta->children : NULL; c; c = c->next) {
+		if (esfm_nova_is_instance(c) && !dom->nova.present &&
+		    esfm_nova_meta_parse(c, dom->name, &dom->nova, err) < 0)
+			return -1;
 		if (!in_esfm_ns(c))
 			continue;
 		if (annot)

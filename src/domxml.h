@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What esfm reads from a domain's XML: name, UUID, the esfm annotation in
- * <metadata>, the PCI hostdevs with their aliases, and esfm's VF identity
- * channels.
+ * <metadata>, Nova's <nova:instance> there (nova.h), the PCI hostdevs with
+ * their aliases, and esfm's VF identity channels.
  *
  * The annotation (namespace urn:esfm:vf:1, one top-level element):
  *   <esfm:vf xmlns:esfm="urn:esfm:vf:1" pool="fpga0" count="1" mode="hotplug"/>
@@ -20,6 +20,7 @@
 #include <libxml/tree.h>
 
 #include "err.h"
+#include "nova.h"
 #include "pci.h"
 #include "pool.h"
 
@@ -48,7 +49,8 @@ struct esfm_dom_hostdev {
 struct esfm_domain {
 	char name[ESFM_DOM_NAME_MAX];
 	char uuid[ESFM_UUID_STRLEN];
-	bool annotated;
+	bool annotated; /* esfm's business: an annotation, or Nova asking (see nova_resolve) */
+	bool from_nova; /* the requests come from Nova's metadata, not an annotation */
 	enum esfm_attach_mode mode;
 	struct esfm_pool_request req[ESFM_ANNOT_MAX_POOLS];
 	size_t nreq;
@@ -57,7 +59,8 @@ struct esfm_domain {
 	/* esfm's VF identity channels (<channel> aliases ua-esfmid-..., see hostdev.h) */
 	char identity[ESFM_MAX_VFS_PER_VM][96];
 	size_t nidentity;
-	bool vserial; /* has a virtio-serial controller (identity channels need one) */
+	bool vserial;		    /* has a virtio-serial controller (identity channels need one) */
+	struct esfm_nova_meta nova; /* <nova:instance>, if any */
 };
 
 /*
@@ -67,7 +70,9 @@ struct esfm_domain {
 bool esfm_domxml_may_have_annotation(const char *xml, size_t len);
 
 /*
- * Parse domain XML. An absent annotation is not an error (annotated=false).
+ * Parse domain XML. Nova's metadata is read into dom->nova but does not make
+ * the domain annotated: that needs the pools (esfm_nova_resolve in
+ * vfpool.h). An absent annotation is not an error (annotated=false).
  * Text with a NUL byte is a CONFIG error (libxml2 would ignore what follows).
  * A present but invalid one (bad pool name, count, mode, duplicate pools,
  * both forms at once) is a CONFIG error naming the domain.

@@ -161,6 +161,9 @@ static int cmd_pool_show(struct esfm_ctx *ctx, const struct esfm_cli *cli, struc
 		printf("bitstream %s%s%s\n", pool.bitstream, pool.bitstream_kind[0] ? " " : "",
 		       pool.bitstream_kind);
 	printf("vm base   %s\nreconf    %s\n", pool.vm_base, pool.pause ? "pause" : "unplug");
+	for (size_t i = 0; i < pool.nflavor; i++)
+		printf("nova      flavor '%s' asks for %u VF%s\n", pool.flavor[i].name,
+		       pool.flavor[i].count, pool.flavor[i].count == 1 ? "" : "s");
 	if (esfm_op_view(ctx, &pool.pf, false, &view, err) < 0)
 		return -1;
 	print_pool_header(&view);
@@ -194,6 +197,30 @@ static int cmd_pool_gc(struct esfm_ctx *ctx, const struct esfm_cli *cli, struct 
 		       : cli->cmd == ESFM_CMD_RECOVER ? "recover"
 						      : "pool-gc",
 		       freed, freed == 1 ? "" : "s");
+	return 0;
+}
+
+static int cmd_nova_export(struct esfm_ctx *ctx, const struct esfm_cli *cli, struct esfm_err *err)
+{
+	struct esfm_ui ui = {NULL, ui_warn, NULL, NULL};
+	const char *drain[ESFM_ARRAY_SIZE(cli->drain)];
+	const char *path = cli->output;
+	struct esfm_nova_export x;
+
+	for (size_t i = 0; i < cli->ndrain; i++)
+		drain[i] = cli->drain[i];
+	if (esfm_op_nova_export(ctx, path, drain, cli->ndrain, &ui, &x, err) < 0)
+		return -1;
+	for (size_t i = 0; i < x.ninv && !cli->quiet; i++)
+		printf("pool %-20s %-30s total %u reserved %u max_unit %u\n", x.inv[i].pool,
+		       x.inv[i].cls, x.inv[i].total, x.inv[i].reserved, x.inv[i].max_unit);
+	if (x.unchanged)
+		printf("esfm: nova-export: %s is up to date; nothing to restart\n", path);
+	else
+		printf("esfm: nova-export: wrote %s (%zu resource class%s); restart nova-compute "
+		       "for Placement to see it (it reads provider files at start only)\n",
+		       path, x.ninv, x.ninv == 1 ? "" : "es");
+	free(x.inv);
 	return 0;
 }
 
@@ -326,6 +353,9 @@ static int run(struct esfm_cli *cli, struct esfm_err *err)
 		break;
 	case ESFM_CMD_POOL_CHECK:
 		r = cmd_pool_check(&ctx, err);
+		break;
+	case ESFM_CMD_NOVA_EXPORT:
+		r = cmd_nova_export(&ctx, cli, err);
 		break;
 	case ESFM_CMD_POOL_GC:
 	case ESFM_CMD_RECONCILE:

@@ -9,6 +9,7 @@
 #include "guestdev.h"
 #include "hostdev.h"
 #include "log.h"
+#include "nova.h"
 #include "pool.h"
 #include "util.h"
 #include "virt.h"
@@ -162,7 +163,8 @@ int esfm_hook_worker_attach(struct esfm_ctx *ctx, const char *uuid, struct esfm_
 	w->ctx = ctx;
 	if (esfm_virt_open(ctx->conf.libvirt_uri, &v, err) < 0 ||
 	    esfm_virt_lookup(v, uuid, &w->dom, err) < 0 ||
-	    esfm_virt_domain_info(w->dom, false, &w->info, err) < 0)
+	    esfm_virt_domain_info(w->dom, false, &w->info, err) < 0 ||
+	    esfm_nova_resolve(&ctx->conf, &w->info, err) < 0)
 		goto out;
 	if (!w->info.annotated) {
 		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "domain '%s' has no esfm annotation any more",

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "err.h"
+#include "nova.h"
 #include "pci.h"
 #include "plan.h"
 #include "pool.h"
@@ -41,6 +42,7 @@ void esfm_ui_warn_err(const struct esfm_ui *ui, const struct esfm_err *e);
 struct esfm_op_opts {
 	bool yes;	  /* -y: no questions, go on despite missing VMs */
 	bool pause;	  /* -p: device_pause instead of hot-unplug */
+	bool force;	  /* --force: take VFs from running Nova instances too */
 	bool qmax_set;	  /* -qn given */
 	bool vm_base_set; /* -vm given */
 	unsigned qmax;	  /* default ESFM_DEFAULT_QMAX at init */
@@ -80,7 +82,11 @@ void esfm_pf_view_free(struct esfm_pf_view *v);
 int esfm_op_init(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, unsigned n,
 		 const struct esfm_op_opts *opts, const struct esfm_ui *ui, struct esfm_err *err);
 
-/* reconf <n>: change the VF count, keeping guests' devices (pause or unplug/re-attach). */
+/*
+ * reconf <n>: change the VF count, keeping guests' devices (pause or
+ * unplug/re-attach). Like init, refused (BUSY) while a running OpenStack
+ * Nova instance holds a VF of the pool, unless opts->force.
+ */
 int esfm_op_reconf(struct esfm_ctx *ctx, const struct esfm_pci_addr *pf, unsigned n,
 		   const struct esfm_op_opts *opts, const struct esfm_ui *ui, struct esfm_err *err);
 
@@ -111,6 +117,26 @@ int esfm_op_gc(struct esfm_ctx *ctx, const char *pool, const struct esfm_ui *ui,
 
 /* Every declared pool and every PF with a state file, as JSON (stable, see esfm-pool(5)). */
 int esfm_op_status_json(struct esfm_ctx *ctx, char **out, struct esfm_err *err);
+
+struct esfm_nova_export {
+	size_t ninv;			 /* pools with VFs: the classes written */
+	struct esfm_nova_inventory *inv; /* malloc'ed (caller frees) */
+	bool unchanged;			 /* the file already said so: not written */
+};
+
+/*
+ * nova-export: write the provider file @output (atomically, mode 0644): per
+ * pool with VFs, the class CUSTOM_ESFM_<POOL> with total = its VFs, reserved
+ * = those held by anything but a Nova instance whose flavor asks for the
+ * pool (all of them for a pool in @drain), max_unit = what one domain may
+ * take, and its traits. A pool without VFs is left out (a warning through
+ * @ui). Libvirt is asked only about hook-held VFs, with no lock held; if it
+ * cannot answer, nothing is written. NOTFOUND for an unknown pool in @drain,
+ * CONFIG for two pools with one class name, BUSY for a pool being changed.
+ */
+int esfm_op_nova_export(struct esfm_ctx *ctx, const char *output, const char *const *drain,
+			size_t ndrain, const struct esfm_ui *ui, struct esfm_nova_export *out,
+			struct esfm_err *err);
 
 /*
  * Views of every declared pool's PF and of PFs with a state file, from sysfs

@@ -170,6 +170,66 @@ static void probe_pause(struct change *c)
 	}
 }
 
+/*
+ * Whether the running holder @h is an OpenStack Nova instance (its live XML
+ * carries Nova's metadata). An error when libvirt cannot tell.
+ */
+static int is_nova_instance(struct change *c, const struct esfm_plan_holder *h, bool *nova,
+			    struct esfm_err *err)
+{
+	_cleanup_free_ struct esfm_domain *d = calloc(1, sizeof(*d));
+	struct esfm_err e = {0};
+	virDomainPtr dom;
+	int r;
+
+	*nova = false;
+	if (!d)
+		return esfm_err_sys(err, ENOMEM, "out of memory");
+	if (esfm_virt_lookup(c->virt, h->uuid[0] ? h->uuid : h->vm, &dom, &e) < 0) {
+		if (e.cls == ESFM_ERR_NOTFOUND) /* gone meanwhile: it holds nothing now */
+			return 0;
+		*err = e;
+		return -1;
+	}
+	r = esfm_virt_domain_info(dom, false, d, err);
+	virDomainFree(dom);
+	*nova = r == 0 && d->nova.present;
+	return r;
+}
+
+/*
+ * Nova placed its running instances here counting on their VFs: a change
+ * that takes them away (every change of the VF count does, for a moment) is
+ * refused unless forced. Nothing is touched yet.
+ */
+static int refuse_nova(struct change *c, struct esfm_err *err)
+{
+	for (size_t i = 0; i < c->nholders && !c->opts->force; i++) {
+		const struct esfm_plan_holder *h = &c->holders[i];
+		bool nova;
+
+		if (!h->held || !h->running || !h->live)
+			continue;
+		if (is_nova_instance(c, h, &nova, err) < 0)
+			return esfm_err_prefix(err,
+					       "VM '%s': cannot tell whether it is a Nova "
+					       "instance",
+					       h->vm);
+		if (!nova)
+			continue;
+		esfm_err_set(err, ESFM_ERR_BUSY, 0,
+			     "VM '%s' is a running Nova instance holding VF %u of pool '%s'", h->vm,
+			     h->index, c->pool.name);
+		return esfm_err_hint(
+			err,
+			"drain the pool for Nova (esfm nova-export --drain %s, restart "
+			"nova-compute), wait until its Nova instances have stopped, "
+			"or give --force",
+			c->pool.name);
+	}
+	return 0;
+}
+
 static int confirm(struct change *c, struct esfm_err *err)
 {
 	char names[512] = "", question[768];
@@ -712,7 +772,8 @@ static int plan_change(struct change *c, struct esfm_err *err)
 	if (c->opts->bitstream[0] && esfm_flash_check(c->ctx, &c->pool, c->opts->bitstream,
 						      c->opts->bitstream_kind, err) < 0)
 		return -1;
-	if (build_holders(c, err) < 0 || lookup_targets(c, err) < 0 || confirm(c, err) < 0)
+	if (build_holders(c, err) < 0 || refuse_nova(c, err) < 0 || lookup_targets(c, err) < 0 ||
+	    confirm(c, err) < 0)
 		return -1;
 	if (c->opts->pause && !c->init)
 		probe_pause(c);

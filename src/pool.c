@@ -131,6 +131,41 @@ static void set_pool_defaults(struct esfm_pool *p)
 	snprintf(p->vm_base, sizeof(p->vm_base), ESFM_DEFAULT_VM_BASE);
 }
 
+/* <nova flavor= count=/> elements: the schema checked their shape, not their number or repeats. */
+static int extract_flavors(const char *path, xmlNodePtr root, struct esfm_pool *p,
+			   struct esfm_err *err)
+{
+	char v[32];
+
+	for (xmlNodePtr n = esfm_xml_child(root, "nova"); n; n = esfm_xml_next(n, "nova")) {
+		struct esfm_pool_flavor *f;
+
+		if (p->nflavor == ESFM_POOL_NOVA_MAX)
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+					    "%s:%ld: more than %d <nova> flavors", path,
+					    xmlGetLineNo(n), ESFM_POOL_NOVA_MAX);
+		f = &p->flavor[p->nflavor];
+		esfm_xml_prop(n, "flavor", f->name, sizeof(f->name));
+		f->count = 1;
+		if (esfm_xml_prop(n, "count", v, sizeof(v)) > 0 &&
+		    !esfm_parse_uint(v, 64, false, &f->count))
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+					    "%s:%ld: invalid <nova count='%s'>", path,
+					    xmlGetLineNo(n), v);
+		for (size_t i = 0; i < p->nflavor; i++)
+			if (!strcmp(p->flavor[i].name, f->name))
+				return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+						    "%s:%ld: flavor '%s' is mapped twice", path,
+						    xmlGetLineNo(n), f->name);
+		if (!f->name[0])
+			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+					    "%s:%ld: <nova> without a flavor", path,
+					    xmlGetLineNo(n));
+		p->nflavor++;
+	}
+	return 0;
+}
+
 static int extract(const char *path, xmlNodePtr root, struct esfm_pool *p, struct esfm_err *err)
 {
 	xmlNodePtr n;
@@ -171,7 +206,7 @@ static int extract(const char *path, xmlNodePtr root, struct esfm_pool *p, struc
 		esfm_xml_prop(n, "pause", v, sizeof(v));
 		p->pause = !strcmp(v, "yes");
 	}
-	return 0;
+	return extract_flavors(path, root, p, err);
 }
 
 int esfm_pool_load_file(const struct esfm_conf *conf, const char *path, struct esfm_pool *pool,

@@ -12,6 +12,7 @@
  *     <jtag target='21770205K01L'/>                        optional: the card to program
  *     <vms base='everestg'/>                              optional
  *     <reconf pause='yes'/>                               optional
+ *     <nova flavor='fpga.small' count='1'/>                zero or more: Nova flavors
  *   </pool>
  *
  * A pool owns VFs 0..count-1 of its PF. The name equals the file's stem.
@@ -32,6 +33,18 @@
 #define ESFM_NAME_MAX	     65 /* 64 characters and the NUL */
 #define ESFM_DEFAULT_VM_BASE "everestg"
 #define ESFM_DEFAULT_QMAX    32
+#define ESFM_POOL_NOVA_MAX   16	 /* <nova> elements per pool */
+#define ESFM_NOVA_FLAVOR_MAX 256 /* a Nova flavor name: 255 characters and the NUL */
+
+/*
+ * <nova flavor='NAME' count='N'/>: a Nova instance of flavor NAME asks for N
+ * VFs of this pool (for Nova before 2025.2, whose domain metadata carries the
+ * flavor's name but not its extra specs).
+ */
+struct esfm_pool_flavor {
+	char name[ESFM_NOVA_FLAVOR_MAX];
+	unsigned count;
+};
 
 struct esfm_pool {
 	char name[ESFM_NAME_MAX];
@@ -46,6 +59,8 @@ struct esfm_pool {
 	char jtag_target[ESFM_JTAG_TARGET_MAX]; /* <jtag target>, "" if none */
 	char vm_base[ESFM_NAME_MAX];		/* default everestg */
 	bool pause;				/* default for reconf --pause */
+	size_t nflavor;
+	struct esfm_pool_flavor flavor[ESFM_POOL_NOVA_MAX];
 };
 
 /*

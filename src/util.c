@@ -208,8 +208,8 @@ int esfm_read_file(const char *path, size_t max, char **out, size_t *outlen, str
 	return esfm_read_file_at(AT_FDCWD, path, path, max, out, outlen, err);
 }
 
-int esfm_write_file_atomic_at(int dirfd, const char *name, const char *path, const char *data,
-			      size_t len, struct esfm_err *err)
+static int write_atomic_at(int dirfd, const char *name, const char *path, const char *data,
+			   size_t len, mode_t mode, struct esfm_err *err)
 {
 	char tmp[PATH_MAX];
 	_cleanup_close_ int fd = -1;
@@ -245,6 +245,13 @@ int esfm_write_file_atomic_at(int dirfd, const char *name, const char *path, con
 		}
 		done += (size_t)n;
 	}
+	/* The mode is set, not left to the umask: a reader of another user may need it. */
+	if (mode != 0600 && fchmod(fd, mode) < 0) {
+		int e = errno;
+		unlinkat(dirfd, tmp, 0);
+		return esfm_err_sys(err, e, "cannot set the mode of %s.tmp.%ld", path,
+				    (long)getpid());
+	}
 	if (fsync(fd) < 0) {
 		int e = errno;
 		unlinkat(dirfd, tmp, 0);
@@ -261,7 +268,19 @@ int esfm_write_file_atomic_at(int dirfd, const char *name, const char *path, con
 	return 0;
 }
 
+int esfm_write_file_atomic_at(int dirfd, const char *name, const char *path, const char *data,
+			      size_t len, struct esfm_err *err)
+{
+	return write_atomic_at(dirfd, name, path, data, len, 0600, err);
+}
+
 int esfm_write_file_atomic(const char *path, const char *data, size_t len, struct esfm_err *err)
+{
+	return esfm_write_file_atomic_mode(path, data, len, 0600, err);
+}
+
+int esfm_write_file_atomic_mode(const char *path, const char *data, size_t len, unsigned mode,
+				struct esfm_err *err)
 {
 	char dir[PATH_MAX], base[PATH_MAX];
 	_cleanup_close_ int dfd = -1;
@@ -272,7 +291,7 @@ int esfm_write_file_atomic(const char *path, const char *data, size_t len, struc
 	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return esfm_err_sys(err, errno, "cannot open the directory of %s", path);
-	return esfm_write_file_atomic_at(dfd, basename(base), path, data, len, err);
+	return write_atomic_at(dfd, basename(base), path, data, len, (mode_t)mode, err);
 }
 
 bool esfm_parse_uint(const char *s, unsigned max, bool hex, unsigned *out)

@@ -50,6 +50,10 @@ int esfm_write_attr(const char *path, const char *value, struct esfm_err *err);
  */
 int esfm_read_file(const char *path, size_t max, char **out, size_t *outlen, struct esfm_err *err);
 
+/* Same with file mode @mode (e.g. 0644 for a file another user reads). */
+int esfm_write_file_atomic_mode(const char *path, const char *data, size_t len, unsigned mode,
+				struct esfm_err *err);
+
 /* Same for @name relative to the directory @dirfd; @path names it in errors. */
 int esfm_read_file_at(int dirfd, const char *name, const char *path, size_t max, char **out,
 		      size_t *outlen, struct esfm_err *err);
@@ -73,6 +77,10 @@ int esfm_read_fd(int fd, size_t max, char **out, size_t *outlen, struct esfm_err
  * O_NOFOLLOW), fsync, rename, fsync of the directory.
  */
 int esfm_write_file_atomic(const char *path, const char *data, size_t len, struct esfm_err *err);
+
+/* Same with file mode @mode (e.g. 0644 for a file another user reads). */
+int esfm_write_file_atomic_mode(const char *path, const char *data, size_t len, unsigned mode,
+				struct esfm_err *err);
 
 /* Same for @name relative to the directory @dirfd; @path names it in errors. */
 int esfm_write_file_atomic_at(int dirfd, const char *name, const char *path, const char *data,

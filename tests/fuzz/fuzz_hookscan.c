@@ -3,8 +3,8 @@
  * The hook front's scanner (hooks/hookscan.c). The first byte sets the size
  * kept whole (0 to 1020), the second the chunk size libvirt's writes come in
  * (1 to 256); the rest is the input. Whatever the chunking, the scanner must
- * find the namespace exactly when it is in the input, and keep the input
- * byte for byte when it fits.
+ * find the esfm namespace, and Nova's, exactly when they are in the input,
+ * and keep the input byte for byte when it fits.
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -32,8 +32,8 @@ static int scan_fd(const uint8_t *data, size_t size, size_t max)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct esfm_hookscan s;
-	size_t max, chunk, want;
-	int r;
+	size_t max, chunk, want, want_nova;
+	int r, rn;
 
 	if (size < 2)
 		return 0;
@@ -42,12 +42,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += 2;
 	size -= 2;
 	want = memmem(data, size, ESFM_HOOKSCAN_NS, ESFM_HOOKSCAN_NS_LEN) != NULL;
+	want_nova = memmem(data, size, ESFM_HOOKSCAN_NOVA_NS, ESFM_HOOKSCAN_NOVA_NS_LEN) != NULL;
 	esfm_hookscan_init(&s, max);
 	for (size_t off = 0; off < size; off += chunk)
 		FUZZ_CHECK(esfm_hookscan_feed(&s, (const char *)data + off,
 					      size - off < chunk ? size - off : chunk) == 0);
 	r = esfm_hookscan_result(&s);
+	rn = esfm_hookscan_nova_result(&s);
 	FUZZ_CHECK(s.len == size);
+	FUZZ_CHECK(want_nova ? rn == (size > max ? -1 : 1) : rn == 0);
 	if (!want)
 		FUZZ_CHECK(r == 0);
 	else if (size > max)

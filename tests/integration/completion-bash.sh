@@ -94,7 +94,7 @@ t_is "sourcing it registers the function for esfm" \
 
 # --- positions -----------------------------------------------------------------------------
 t_comp "first word: SR-IOV PFs (not the plain device, not VFs) and pool commands" \
-	"0000:83:00.0 0000:84:00.0 pool-check pool-gc pool-list pool-show reconcile recover status" esfm ""
+	"0000:83:00.0 0000:84:00.0 nova-export pool-check pool-gc pool-list pool-show reconcile recover status" esfm ""
 t_comp "first word, a PF address being typed (bash split it at ':')" \
 	"83:00.0 84:00.0" esfm 0000 : 8
 t_comp "first word, the address nearly complete" "00.0" esfm 0000 : 84 : 0
@@ -136,15 +136,21 @@ t_comp "pool-show by prefix" "nic.1" esfm pool-show n
 t_is "no pools.d: no pool names, no error" \
 	"$(complete_words ESFM_CONF_DIR=$work/nowhere -- esfm pool-show "")" ""
 t_is "no sysfs: no PFs, still the pool commands" \
-	"$(complete_words ESFM_SYSFS_ROOT=$work/nowhere -- esfm "")" "pool-check pool-gc pool-list pool-show reconcile recover status"
+	"$(complete_words ESFM_SYSFS_ROOT=$work/nowhere -- esfm "")" "nova-export pool-check pool-gc pool-list pool-show reconcile recover status"
 t_comp "status: --json" "--json" esfm status ""
 
 # --- options -----------------------------------------------------------------------------------
 all_opts="--bitstream --driver_log --help --json --pause --print-paths --queues_num --quiet --verbose --version --vm_names --yes"
 t_comp "long options after status (with --json)" "$all_opts" esfm status --
-t_comp "long options after a PF command (no --json)" "${all_opts/--json /}" esfm 0000:83:00.0 init 2 --
+t_comp "long options after a PF command (no --json; --force for init and reconf)" \
+	"$(printf '%s\n' ${all_opts/--json /} --force | sort | tr '\n' ' ' | sed 's/ $//')" esfm 0000:83:00.0 init 2 --
 t_comp "every option after '-' (no --json for a PF command)" \
-	"${all_opts/--json /} -b -d -h -p -q -qn -v -vm -y" esfm 0000 : 83 : 00.0 reconf 4 -
+	"$(printf '%s\n' ${all_opts/--json /} --force | sort | tr '\n' ' ' | sed 's/ $//') -b -d -h -p -q -qn -v -vm -y" \
+	esfm 0000 : 83 : 00.0 reconf 4 -
+t_comp "no --force after attach" "${all_opts/--json /}" esfm 0000:83:00.0 attach 1 vm1 --
+t_comp "nova-export: --output and --drain too" \
+	"$(printf '%s\n' $all_opts --output --drain | grep -vx -- --json | sort | tr '\n' ' ' | sed 's/ $//')" esfm nova-export --
+t_comp "--drain: the pools of pools.d" "fpga0 nic.1" esfm nova-export --drain ""
 t_comp "an option by prefix" "--verbose --version --vm_names" esfm 0000:83:00.0 init 2 --v
 t_comp "-b: files" "$work/bits/design.bin $work/bits/design.bit" esfm 0000:83:00.0 init 2 -b "$work/bits/design"
 t_comp "--bitstream: files" "$work/bits/other.txt" esfm 0000:83:00.0 init 2 --bitstream "$work/bits/o"

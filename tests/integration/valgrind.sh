@@ -49,10 +49,16 @@ log_file = $work/hook.log
 libvirt_uri = test:///default
 CONF
 cat >"$work/conf/pools.d/fpga0.xml" <<'POOL'
-<pool type='sriov'><name>fpga0</name><source><pf address='0000:83:00.0'/></source><vfs count='4' driver='vfio-pci'/><qdma qmax='16'/></pool>
+<pool type='sriov'><name>fpga0</name><source><pf address='0000:83:00.0'/></source><vfs count='4' driver='vfio-pci'/><qdma qmax='16'/><nova flavor='fpga.small'/></pool>
 POOL
 export ESFM_CONF_DIR=$work/conf
 dom='<domain><name>vm1</name><uuid>11111111-2222-3333-4444-555555555555</uuid><metadata><esfm:vf xmlns:esfm="urn:esfm:vf:1" pool="fpga0" count="2"/></metadata><devices/></domain>'
+# nova FLAVOR: a Nova instance of that flavor (Nova 26's metadata shape), no esfm annotation
+nova() {
+	printf '<domain><name>instance-1</name><uuid>11111111-2222-3333-4444-666666666666</uuid><metadata>'
+	printf '<nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1"><nova:flavor name="%s">' "$1"
+	printf '<nova:vcpus>1</nova:vcpus></nova:flavor></nova:instance></metadata><devices/></domain>'
+}
 
 # vgrun WHAT RC REGEX INPUT COMMAND...: COMMAND under memcheck with INPUT on stdin must exit RC,
 # with stdout+stderr matching REGEX (grep -E; '^$': no output at all), and no memcheck error
@@ -85,10 +91,17 @@ t_is "... freed them" "$(held reserved) $(held free)" "0 4"
 vgrun "esfm-hook-handler prepare, malformed XML" 1 "^esfm: domain XML:[0-9]+: malformed XML" \
 	'<domain><name>vm1</name><metadata><esfm:vf xmlns:esfm="urn:esfm:vf:1" pool="fpga0">' \
 	"$handler" vm1 prepare begin -
+vgrun "esfm-hook-handler prepare, Nova instance of a mapped flavor" 0 '^$' "$(nova fpga.small)" \
+	"$handler" instance-1 prepare begin -
+t_is "... reserved its VF" "$(held reserved)" 1
+vgrun "esfm-hook-handler release, Nova instance" 0 '^$' "$(nova fpga.small)" \
+	"$handler" instance-1 release end -
+t_is "... freed it" "$(held reserved)" 0
 # The front is linked statically, where memcheck cannot follow malloc; check the same
 # source linked dynamically.
 if cc -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -DESFM_VERSION='"vg"' \
-	-o "$work/esfm-hook" "$top/hooks/esfm-hook.c" "$top/hooks/hookscan.c" 2>"$work/cc.err"; then
+	-o "$work/esfm-hook" "$top/hooks/esfm-hook.c" "$top/hooks/hookscan.c" "$top/hooks/novascan.c" \
+	2>"$work/cc.err"; then
 	vgrun "esfm-hook (front), unannotated" 0 '^$' "<domain><name>x</name></domain>" "$work/esfm-hook" x prepare begin -
 	big=$(head -c 17000000 /dev/zero | tr '\0' 'x')
 	vgrun "esfm-hook (front), oversized unannotated input" 0 '^$' "$big" "$work/esfm-hook" x prepare begin -
@@ -96,6 +109,11 @@ if cc -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -DESFM_VERSION='"vg"
 		"^esfm: domain 'vm1': cannot run $work/esfm-hook-handler: No such file or directory; reinstall esfm$" \
 		"$dom" "$work/esfm-hook" vm1 prepare begin -
 	vgrun "esfm-hook (front), annotated, no handler, release" 0 '^$' "$dom" "$work/esfm-hook" vm1 release end -
+	vgrun "esfm-hook (front), Nova instance of an unmapped flavor (reads the pool files)" 0 '^$' \
+		"$(nova m1.small)" "$work/esfm-hook" instance-1 prepare begin -
+	vgrun "esfm-hook (front), Nova instance of a mapped flavor, no handler" 1 \
+		"^esfm: domain 'instance-1': cannot run $work/esfm-hook-handler" \
+		"$(nova fpga.small)" "$work/esfm-hook" instance-1 prepare begin -
 else
 	t_fail "the hook front builds dynamically for valgrind" "$(cat "$work/cc.err")"
 fi

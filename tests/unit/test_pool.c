@@ -207,6 +207,34 @@ static void test_optional_variants(void **state)
 	assert_false(pool.pause);
 }
 
+static void test_nova_flavors(void **state)
+{
+	struct fx *fx = *state;
+	struct esfm_pool pool;
+
+	assert_int_equal(load_text(fx, "p",
+				   "<pool type='sriov'><name>p</name><source><pf "
+				   "address='0000:01:00.0'/></source><vfs count='2'/>"
+				   "<nova flavor='fpga.small'/><nova flavor='big one' count='64'/>"
+				   "</pool>",
+				   &pool),
+			 0);
+	assert_int_equal(pool.nflavor, 2);
+	assert_string_equal(pool.flavor[0].name, "fpga.small");
+	assert_int_equal(pool.flavor[0].count, 1);
+	assert_string_equal(pool.flavor[1].name, "big one");
+	assert_int_equal(pool.flavor[1].count, 64);
+	/* a flavor mapped twice in one pool is refused with its line */
+	assert_int_equal(load_text(fx, "p",
+				   "<pool type='sriov'><name>p</name><source><pf "
+				   "address='0000:01:00.0'/></source><vfs count='2'/>\n"
+				   "<nova flavor='f'/>\n<nova flavor='f' count='2'/></pool>",
+				   &pool),
+			 -1);
+	assert_int_equal(fx->err.cls, ESFM_ERR_CONFIG);
+	assert_msg_contains(&fx->err, ":3: flavor 'f' is mapped twice");
+}
+
 static void test_load_file_directly(void **state)
 {
 	struct fx *fx = *state;
@@ -272,6 +300,15 @@ struct bad_pool {
 
 /* Each is saved as pools.d/p.xml and must be a CONFIG error at file:line. */
 static const struct bad_pool schema_violations[] = {
+	{"nova flavor with a quote",
+	 "<pool type='sriov'><name>p</name><source><pf address='0000:83:00.0'/></source>"
+	 "<vfs count='4'/><nova flavor=\"it's\"/></pool>"},
+	{"nova count 0",
+	 "<pool type='sriov'><name>p</name><source><pf address='0000:83:00.0'/></source>"
+	 "<vfs count='4'/><nova flavor='f' count='0'/></pool>"},
+	{"nova without flavor",
+	 "<pool type='sriov'><name>p</name><source><pf address='0000:83:00.0'/></source>"
+	 "<vfs count='4'/><nova count='1'/></pool>"},
 	{"unknown element",
 	 "<pool type='sriov'><name>p</name><source><pf address='0000:83:00.0'/></source>"
 	 "<vfs count='4'/><colour>red</colour></pool>"},
@@ -843,6 +880,7 @@ int main(void)
 		T(test_list_many_pools),
 		T(test_for_pf_declared),
 		T(test_for_pf_implicit),
+		T(test_nova_flavors),
 		T(test_for_pf_fails_on_invalid_pool),
 		T(test_implicit_name),
 	};

@@ -7,6 +7,8 @@
 #   e2e_esfm_cleanup PF DOMAIN... destroys and undefines the domains (their serial logs and the
 #                                 state files go to the artifacts), drops pools and state, resets
 #                                 the PF
+#   e2e_esfm_begin DOMAIN...      a scenario's start: sets pf (bails out without an SR-IOV PF),
+#                                 esfm and hooklog; e2e_esfm_cleanup of the DOMAINs now and at exit
 E2E_ESFM_HOOKLOG=/var/log/esfm-hook.log
 
 e2e_esfm_install() {
@@ -37,4 +39,13 @@ e2e_esfm_cleanup() {
 	rm -f /etc/esfm/pools.d/*.xml
 	rm -rf /run/esfm
 	e2e_reset_pf "$pf"
+}
+
+e2e_esfm_begin() {
+	pf=$(e2e_find_pf) || t_bail "an SR-IOV 1b36:0010 PF is present" "$(lspci -nn 2>&1)"
+	esfm=/usr/local/bin/esfm
+	hooklog=$E2E_ESFM_HOOKLOG
+	# shellcheck disable=SC2064 # the PF and the domain names are known now
+	trap "e2e_esfm_cleanup '$pf' $*" EXIT
+	e2e_esfm_cleanup "$pf"
 }

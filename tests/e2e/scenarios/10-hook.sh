@@ -11,11 +11,7 @@
 . "$E2E_LIB/l2.sh"
 . "$E2E_LIB/esfm.sh"
 
-pf=$(e2e_find_pf) || t_bail "an SR-IOV 1b36:0010 PF is present" "$(lspci -nn 2>&1)"
-esfm=/usr/local/bin/esfm
-hooklog=$E2E_ESFM_HOOKLOG
-trap 'e2e_esfm_cleanup "$pf" e2e10-a e2e10-b e2e10-s e2e10-p0 e2e10-p1 e2e10-p2 e2e10-p3 e2e10-p4' EXIT
-e2e_esfm_cleanup "$pf"
+e2e_esfm_begin e2e10-a e2e10-b e2e10-s e2e10-p0 e2e10-p1 e2e10-p2 e2e10-p3 e2e10-p4
 
 # --- install: binaries, templates, the qemu.d drop-in, SIGHUP to libvirtd ---
 rc=0

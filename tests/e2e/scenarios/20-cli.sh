@@ -12,11 +12,7 @@
 . "$E2E_LIB/l2.sh"
 . "$E2E_LIB/esfm.sh"
 
-pf=$(e2e_find_pf) || t_bail "an SR-IOV 1b36:0010 PF is present" "$(lspci -nn 2>&1)"
-esfm=/usr/local/bin/esfm
-hooklog=$E2E_ESFM_HOOKLOG
-trap 'e2e_esfm_cleanup "$pf" everestg0 everestg1 everestg2 e2e20-h' EXIT
-e2e_esfm_cleanup "$pf"
+e2e_esfm_begin everestg0 everestg1 everestg2 e2e20-h
 e2e_esfm_install || t_bail "esfm installed" "$E2E_INSTALL_OUT"
 printf 'log_file = %s\nlog_level = info\n' "$hooklog" >/etc/esfm/esfm.conf
 : >"$hooklog"

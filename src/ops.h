@@ -47,8 +47,8 @@ struct esfm_op_opts {
 	bool vm_base_set; /* -vm given */
 	unsigned qmax;	  /* default ESFM_DEFAULT_QMAX at init */
 	char vm_base[ESFM_NAME_MAX];
-	char bitstream[4096]; /* -b file, "" if none */
-	char bitstream_kind[33];
+	char bitstream[PATH_MAX]; /* -b file, "" if none */
+	char bitstream_kind[ESFM_BITSTREAM_KIND_MAX];
 	long detach_timeout_ms; /* wait for a guest to release a hot-unplugged VF */
 };
 
@@ -62,7 +62,7 @@ struct esfm_vf_view {
 	enum esfm_vf_origin origin;
 	char vm[ESFM_DOM_NAME_MAX]; /* "" if free */
 	char uuid[ESFM_UUID_STRLEN];
-	char alias[96];
+	char alias[ESFM_ALIAS_MAX];
 	bool running, live, config;
 };
 
@@ -71,8 +71,8 @@ struct esfm_pf_view {
 	struct esfm_pf_info info;
 	size_t nvfs; /* max(numvfs, state slots) */
 	struct esfm_vf_view *vfs;
-	char bitstream[4096];
-	char bitstream_kind[33];
+	char bitstream[PATH_MAX];
+	char bitstream_kind[ESFM_BITSTREAM_KIND_MAX];
 	long long flashed_at;
 };
 

@@ -101,6 +101,13 @@ static void refuse_doctype(void *ctx, const xmlChar *name, const xmlChar *extern
 	xmlStopParser(ctxt);
 }
 
+/* Comments are skipped, but read as the tree reader reads them, so errors in them say the same. */
+static void skip_comment(void *ctx, const xmlChar *value)
+{
+	(void)ctx;
+	(void)value;
+}
+
 int esfm_xml_sax_parse(const char *buf, size_t len, const char *what, struct esfm_xml_sax *sax,
 		       struct esfm_err *err)
 {
@@ -113,6 +120,7 @@ int esfm_xml_sax_parse(const char *buf, size_t len, const char *what, struct esf
 	memset(ctxt->sax, 0, sizeof(*ctxt->sax));
 	ctxt->sax->initialized = XML_SAX2_MAGIC;
 	ctxt->sax->internalSubset = refuse_doctype;
+	ctxt->sax->comment = skip_comment;
 	ctxt->sax->startElementNs = sax->start;
 	ctxt->sax->endElementNs = sax->end;
 	ctxt->_private = sax;

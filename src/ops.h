@@ -21,23 +21,8 @@
 #include "plan.h"
 #include "pool.h"
 #include "state.h"
+#include "ui.h"
 #include "vfpool.h"
-
-struct esfm_ui {
-	/* One finished step: what, how long, whether it worked. */
-	void (*step)(void *data, const char *what, long ms, bool ok);
-	/* A warning the operator should see even without -v. */
-	void (*warn)(void *data, const char *msg);
-	/* Ask before touching running VMs; return true to go on. */
-	bool (*confirm)(void *data, const char *question);
-	void *data;
-};
-
-/* Report a finished step that started at @t0 (esfm_now_ms). NULL-safe. */
-void esfm_ui_report(const struct esfm_ui *ui, const char *what, long long t0, bool ok);
-
-/* Show @e (message and hint) as a warning through @ui, or log it without one. */
-void esfm_ui_warn_err(const struct esfm_ui *ui, const struct esfm_err *e);
 
 struct esfm_op_opts {
 	bool yes;	  /* -y: no questions, go on despite missing VMs */

@@ -23,13 +23,12 @@
 #include "nova.h"
 #include "pci.h"
 #include "pool.h"
+#include "sizes.h"
 
 #define ESFM_ANNOT_NS	     "urn:esfm:vf:1"
 #define ESFM_ANNOT_PREFIX    "esfm"
 #define ESFM_ANNOT_MAX_POOLS 8
 #define ESFM_MAX_VFS_PER_VM  64
-#define ESFM_DOM_NAME_MAX    256
-#define ESFM_UUID_STRLEN     37
 
 enum esfm_attach_mode {
 	ESFM_MODE_HOTPLUG = 0,
@@ -43,7 +42,7 @@ struct esfm_pool_request {
 
 struct esfm_dom_hostdev {
 	struct esfm_pci_addr addr;
-	char alias[96]; /* "" if none */
+	char alias[ESFM_ALIAS_MAX]; /* "" if none */
 };
 
 struct esfm_domain {
@@ -57,7 +56,7 @@ struct esfm_domain {
 	struct esfm_dom_hostdev hostdev[ESFM_MAX_VFS_PER_VM];
 	size_t nhostdev;
 	/* esfm's VF identity channels (<channel> aliases ua-esfmid-..., see hostdev.h) */
-	char identity[ESFM_MAX_VFS_PER_VM][96];
+	char identity[ESFM_MAX_VFS_PER_VM][ESFM_ALIAS_MAX];
 	size_t nidentity;
 	bool vserial;		    /* has a virtio-serial controller (identity channels need one) */
 	struct esfm_nova_meta nova; /* <nova:instance>, if any */
@@ -88,7 +87,7 @@ struct esfm_allocation {
 	char pool[ESFM_NAME_MAX];
 	unsigned index;
 	struct esfm_pci_addr addr;
-	char alias[96];
+	char alias[ESFM_ALIAS_MAX];
 };
 
 /*

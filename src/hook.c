@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "proc.h"
+#include "vfpool.h"
 
 static void log_failure(const char *what, const struct esfm_domain *dom, struct esfm_err *e)
 {

@@ -8,9 +8,9 @@
 #ifndef ESFM_HOOK_H
 #define ESFM_HOOK_H
 
+#include "ctx.h"
 #include "domxml.h"
 #include "err.h"
-#include "vfpool.h"
 
 /*
  * A failure is logged once, by whoever decides what it means: the error these

@@ -12,6 +12,7 @@
 #include "nova.h"
 #include "pool.h"
 #include "util.h"
+#include "vfpool.h"
 #include "virt.h"
 
 struct worker {

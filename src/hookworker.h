@@ -8,8 +8,8 @@
 #ifndef ESFM_HOOKWORKER_H
 #define ESFM_HOOKWORKER_H
 
+#include "ctx.h"
 #include "err.h"
-#include "vfpool.h"
 
 /* Returns 0 if every reserved VF was attached, -1 (err: the first failure) otherwise. */
 int esfm_hook_worker_attach(struct esfm_ctx *ctx, const char *uuid, struct esfm_err *err);

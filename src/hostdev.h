@@ -22,9 +22,9 @@
 
 #include "err.h"
 #include "pci.h"
+#include "sizes.h"
 
 #define ESFM_ALIAS_PREFIX "ua-esfm-"
-#define ESFM_ALIAS_MAX	  96
 
 /*
  * "ua-esfm-<pool>-<index>" into @buf. libvirt allows only [A-Za-z0-9_-] in

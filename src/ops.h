@@ -21,23 +21,8 @@
 #include "plan.h"
 #include "pool.h"
 #include "state.h"
+#include "ui.h"
 #include "vfpool.h"
-
-struct esfm_ui {
-	/* One finished step: what, how long, whether it worked. */
-	void (*step)(void *data, const char *what, long ms, bool ok);
-	/* A warning the operator should see even without -v. */
-	void (*warn)(void *data, const char *msg);
-	/* Ask before touching running VMs; return true to go on. */
-	bool (*confirm)(void *data, const char *question);
-	void *data;
-};
-
-/* Report a finished step that started at @t0 (esfm_now_ms). NULL-safe. */
-void esfm_ui_report(const struct esfm_ui *ui, const char *what, long long t0, bool ok);
-
-/* Show @e (message and hint) as a warning through @ui, or log it without one. */
-void esfm_ui_warn_err(const struct esfm_ui *ui, const struct esfm_err *e);
 
 struct esfm_op_opts {
 	bool yes;	  /* -y: no questions, go on despite missing VMs */
@@ -47,8 +32,8 @@ struct esfm_op_opts {
 	bool vm_base_set; /* -vm given */
 	unsigned qmax;	  /* default ESFM_DEFAULT_QMAX at init */
 	char vm_base[ESFM_NAME_MAX];
-	char bitstream[4096]; /* -b file, "" if none */
-	char bitstream_kind[33];
+	char bitstream[PATH_MAX]; /* -b file, "" if none */
+	char bitstream_kind[ESFM_BITSTREAM_KIND_MAX];
 	long detach_timeout_ms; /* wait for a guest to release a hot-unplugged VF */
 };
 
@@ -62,7 +47,7 @@ struct esfm_vf_view {
 	enum esfm_vf_origin origin;
 	char vm[ESFM_DOM_NAME_MAX]; /* "" if free */
 	char uuid[ESFM_UUID_STRLEN];
-	char alias[96];
+	char alias[ESFM_ALIAS_MAX];
 	bool running, live, config;
 };
 
@@ -71,8 +56,8 @@ struct esfm_pf_view {
 	struct esfm_pf_info info;
 	size_t nvfs; /* max(numvfs, state slots) */
 	struct esfm_vf_view *vfs;
-	char bitstream[4096];
-	char bitstream_kind[33];
+	char bitstream[PATH_MAX];
+	char bitstream_kind[ESFM_BITSTREAM_KIND_MAX];
 	long long flashed_at;
 };
 

@@ -26,7 +26,7 @@ struct one {
 	struct esfm_pci_addr addr;
 	char uuid[ESFM_UUID_STRLEN];
 	char vm[ESFM_DOM_NAME_MAX];
-	char alias[96];
+	char alias[ESFM_ALIAS_MAX];
 	bool done;
 };
 
@@ -215,7 +215,7 @@ static int do_detach(struct one *o, struct esfm_err *err)
 {
 	const struct esfm_vf_view *vf = &o->view.vfs[o->idx];
 	_cleanup_free_ char *xml = NULL;
-	char what[512], a[ESFM_PCI_ADDR_STRLEN], alias[96];
+	char what[512], a[ESFM_PCI_ADDR_STRLEN], alias[ESFM_ALIAS_MAX];
 	struct esfm_vf_identity id;
 	struct esfm_err w = {0};
 	virDomainPtr dom = NULL;

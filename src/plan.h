@@ -34,11 +34,11 @@ struct esfm_plan_holder {
 	bool held;
 	char vm[ESFM_DOM_NAME_MAX];
 	char uuid[ESFM_UUID_STRLEN];
-	char alias[96]; /* the device's alias in the guest */
-	bool running;	/* VM is running */
-	bool live;	/* device present in the live XML */
-	bool config;	/* device present in the persistent XML */
-	bool can_pause; /* the VM's QEMU offers device_pause */
+	char alias[ESFM_ALIAS_MAX]; /* the device's alias in the guest */
+	bool running;		    /* VM is running */
+	bool live;		    /* device present in the live XML */
+	bool config;		    /* device present in the persistent XML */
+	bool can_pause;		    /* the VM's QEMU offers device_pause */
 	enum esfm_vf_origin origin;
 };
 
@@ -82,7 +82,7 @@ struct esfm_step {
 	unsigned value;
 	bool live, config;
 	char vm[ESFM_DOM_NAME_MAX];
-	char alias[96];
+	char alias[ESFM_ALIAS_MAX];
 };
 
 struct esfm_plan {

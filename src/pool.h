@@ -29,6 +29,7 @@
 #include "conf.h"
 #include "err.h"
 #include "pci.h"
+#include "sizes.h"
 
 #define ESFM_NAME_MAX	     65 /* 64 characters and the NUL */
 #define ESFM_DEFAULT_VM_BASE "everestg"
@@ -55,7 +56,7 @@ struct esfm_pool {
 	bool has_qmax;
 	unsigned qmax;
 	char bitstream[PATH_MAX]; /* "" if none */
-	char bitstream_kind[33];
+	char bitstream_kind[ESFM_BITSTREAM_KIND_MAX];
 	char jtag_target[ESFM_JTAG_TARGET_MAX]; /* <jtag target>, "" if none */
 	char vm_base[ESFM_NAME_MAX];		/* default everestg */
 	bool pause;				/* default for reconf --pause */

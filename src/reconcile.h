@@ -29,7 +29,7 @@ struct esfm_rc_hold {
 	unsigned index;
 	bool live;   /* in the running domain's live XML */
 	bool config; /* in its persistent XML */
-	char alias[96];
+	char alias[ESFM_ALIAS_MAX];
 };
 
 struct esfm_rc_domain {

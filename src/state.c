@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <libxml/tree.h>
 #include <libxml/xmlwriter.h>
 
 #include "log.h"
@@ -197,7 +196,24 @@ static enum esfm_vf_origin parse_origin_name(const char *s)
 	return ESFM_ORIGIN_NONE;
 }
 
-static int parse_slot(xmlNodePtr n, struct esfm_vf_slot *s, const char *path, struct esfm_err *err)
+/*
+ * The ledger is read as a stream (SAX2), not into a tree: at every prepare a
+ * tree of some 2,000 attribute nodes was built for one pass over it. An
+ * element is seen once, at its start tag, with its attributes.
+ */
+struct element {
+	const xmlChar **attrs; /* as startElementNs hands them: 5 pointers each */
+	int nattrs;
+	long line;
+};
+
+static int prop(const struct element *el, const char *name, char *buf, size_t len)
+{
+	return esfm_xml_sax_attr(el->attrs, el->nattrs, name, buf, len);
+}
+
+static int parse_slot(const struct element *n, struct esfm_vf_slot *s, const char *path,
+		      struct esfm_err *err)
 {
 	char v[128], state[32];
 	unsigned idx;
@@ -205,122 +221,118 @@ static int parse_slot(xmlNodePtr n, struct esfm_vf_slot *s, const char *path, st
 	bool ok;
 
 	memset(s, 0, sizeof(*s));
-	esfm_xml_prop(n, "index", v, sizeof(v));
+	prop(n, "index", v, sizeof(v));
 	if (!esfm_parse_uint(v, 65535, false, &idx))
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid vf index '%s'", path,
-				    xmlGetLineNo(n), v);
+				    n->line, v);
 	s->index = idx;
-	esfm_xml_prop(n, "address", v, sizeof(v));
+	prop(n, "address", v, sizeof(v));
 	if (esfm_pci_addr_parse(v, &s->addr, err) < 0)
-		return esfm_err_prefix(err, "%s:%ld", path, xmlGetLineNo(n));
-	esfm_xml_prop(n, "state", state, sizeof(state));
+		return esfm_err_prefix(err, "%s:%ld", path, n->line);
+	prop(n, "state", state, sizeof(state));
 	s->state = parse_state_name(state, &ok);
 	if (!ok)
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid vf state '%s'", path,
-				    xmlGetLineNo(n), state);
-	if (esfm_xml_prop(n, "origin", v, sizeof(v)) != 0) {
+				    n->line, state);
+	if (prop(n, "origin", v, sizeof(v)) != 0) {
 		s->origin = parse_origin_name(v);
 		if (s->origin == ESFM_ORIGIN_NONE)
 			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
-					    "%s:%ld: invalid vf origin '%s'", path, xmlGetLineNo(n),
-					    v);
+					    "%s:%ld: invalid vf origin '%s'", path, n->line, v);
 	}
-	esfm_xml_prop(n, "uuid", s->uuid, sizeof(s->uuid));
-	esfm_xml_prop(n, "name", s->name, sizeof(s->name));
-	esfm_xml_prop(n, "alias", s->alias, sizeof(s->alias));
-	esfm_xml_prop(n, "last-uuid", s->last_uuid, sizeof(s->last_uuid));
-	if (esfm_xml_prop(n, "since", v, sizeof(v)) != 0) {
+	prop(n, "uuid", s->uuid, sizeof(s->uuid));
+	prop(n, "name", s->name, sizeof(s->name));
+	prop(n, "alias", s->alias, sizeof(s->alias));
+	prop(n, "last-uuid", s->last_uuid, sizeof(s->last_uuid));
+	if (prop(n, "since", v, sizeof(v)) != 0) {
 		errno = 0;
 		s->since = strtoll(v, &end, 10);
 		if (errno || end == v || *end || s->since < 0)
 			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid since '%s'",
-					    path, xmlGetLineNo(n), v);
+					    path, n->line, v);
 	}
-	if (esfm_xml_prop(n, "worker-pid", v, sizeof(v)) != 0) {
+	if (prop(n, "worker-pid", v, sizeof(v)) != 0) {
 		errno = 0;
 		s->worker_pid = strtol(v, &end, 10);
 		if (errno || end == v || *end || s->worker_pid <= 0)
 			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
-					    "%s:%ld: invalid worker-pid '%s'", path,
-					    xmlGetLineNo(n), v);
-		esfm_xml_prop(n, "worker-start", v, sizeof(v));
+					    "%s:%ld: invalid worker-pid '%s'", path, n->line, v);
+		prop(n, "worker-start", v, sizeof(v));
 		s->worker_start = strtoull(v, NULL, 10);
 	}
 	if (s->state != ESFM_VF_FREE && !s->uuid[0])
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: vf %u is %s but has no owner",
-				    path, xmlGetLineNo(n), idx, state);
+				    path, n->line, idx, state);
 	return 0;
 }
 
-static int parse_busy(xmlNodePtr n, const char *path, struct esfm_busy_mark *b,
+static int parse_busy(const struct element *n, const char *path, struct esfm_busy_mark *b,
 		      struct esfm_err *err)
 {
 	char v[64], *end;
 
-	esfm_xml_prop(n, "pid", v, sizeof(v));
+	prop(n, "pid", v, sizeof(v));
 	errno = 0;
 	b->pid = strtol(v, &end, 10);
 	if (errno || end == v || *end || b->pid <= 0)
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid busy pid '%s'", path,
-				    xmlGetLineNo(n), v);
-	esfm_xml_prop(n, "start", v, sizeof(v));
+				    n->line, v);
+	prop(n, "start", v, sizeof(v));
 	b->start = strtoull(v, NULL, 10);
-	esfm_xml_prop(n, "since", v, sizeof(v));
+	prop(n, "since", v, sizeof(v));
 	b->since = strtoll(v, NULL, 10);
-	esfm_xml_prop(n, "what", b->what, sizeof(b->what));
+	prop(n, "what", b->what, sizeof(b->what));
 	return 0;
 }
 
-static int parse_journal(xmlNodePtr n, const char *path, struct esfm_journal *j,
+static int parse_journal(const struct element *n, const char *path, struct esfm_journal *j,
 			 struct esfm_err *err)
 {
 	char v[64];
 
 	j->active = true;
-	esfm_xml_prop(n, "old", v, sizeof(v));
+	prop(n, "old", v, sizeof(v));
 	if (!esfm_parse_uint(v, 65535, false, &j->old_count))
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid journal old '%s'",
-				    path, xmlGetLineNo(n), v);
-	esfm_xml_prop(n, "new", v, sizeof(v));
+				    path, n->line, v);
+	prop(n, "new", v, sizeof(v));
 	if (!esfm_parse_uint(v, 65535, false, &j->new_count))
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid journal new '%s'",
-				    path, xmlGetLineNo(n), v);
-	esfm_xml_prop(n, "numvfs", v, sizeof(v));
+				    path, n->line, v);
+	prop(n, "numvfs", v, sizeof(v));
 	j->numvfs = !strcmp(v, "changing");
-	esfm_xml_prop(n, "pf", v, sizeof(v));
+	prop(n, "pf", v, sizeof(v));
 	j->pf_removed = !strcmp(v, "removed");
-	for (xmlNodePtr c = esfm_xml_child(n, "taken"); c; c = esfm_xml_next(c, "taken")) {
-		struct esfm_journal_taken t = {0};
-
-		esfm_xml_prop(c, "index", v, sizeof(v));
-		if (!esfm_parse_uint(v, 65535, false, &t.index))
-			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
-					    "%s:%ld: invalid journal index '%s'", path,
-					    xmlGetLineNo(c), v);
-		esfm_xml_prop(c, "how", v, sizeof(v));
-		t.paused = !strcmp(v, "paused");
-		esfm_xml_prop(c, "uuid", t.uuid, sizeof(t.uuid));
-		esfm_xml_prop(c, "vm", t.vm, sizeof(t.vm));
-		esfm_xml_prop(c, "alias", t.alias, sizeof(t.alias));
-		if (esfm_journal_add(j, &t, err) < 0)
-			return -1;
-	}
 	return 0;
 }
 
-static int parse_state(xmlDocPtr doc, const char *path, struct esfm_pool_state *st,
+static int parse_taken(const struct element *c, const char *path, struct esfm_journal *j,
 		       struct esfm_err *err)
 {
-	xmlNodePtr root = xmlDocGetRootElement(doc), bs;
+	struct esfm_journal_taken t = {0};
 	char v[64];
-	size_t n = 0;
 
-	if (!root || xmlStrcmp(root->name, BAD_CAST "esfm-state"))
-		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: not an esfm state file", path);
-	esfm_xml_prop(root, "pf", v, sizeof(v));
+	prop(c, "index", v, sizeof(v));
+	if (!esfm_parse_uint(v, 65535, false, &t.index))
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid journal index '%s'",
+				    path, c->line, v);
+	prop(c, "how", v, sizeof(v));
+	t.paused = !strcmp(v, "paused");
+	prop(c, "uuid", t.uuid, sizeof(t.uuid));
+	prop(c, "vm", t.vm, sizeof(t.vm));
+	prop(c, "alias", t.alias, sizeof(t.alias));
+	return esfm_journal_add(j, &t, err);
+}
+
+static int parse_root(const struct element *root, const char *path, struct esfm_pool_state *st,
+		      struct esfm_err *err)
+{
+	char v[64];
+
+	prop(root, "pf", v, sizeof(v));
 	if (esfm_pci_addr_parse(v, &st->pf, err) < 0)
 		return esfm_err_prefix(err, "%s", path);
-	if (esfm_xml_prop(root, "generation", v, sizeof(v)) != 0) {
+	if (prop(root, "generation", v, sizeof(v)) != 0) {
 		char *end;
 
 		errno = 0;
@@ -329,34 +341,121 @@ static int parse_state(xmlDocPtr doc, const char *path, struct esfm_pool_state *
 			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s: invalid generation '%s'",
 					    path, v);
 	}
-	if ((bs = esfm_xml_child(root, "bitstream"))) {
-		esfm_xml_prop(bs, "path", st->bitstream, sizeof(st->bitstream));
-		esfm_xml_prop(bs, "kind", st->bitstream_kind, sizeof(st->bitstream_kind));
-		esfm_xml_prop(bs, "flashed-at", v, sizeof(v));
-		st->flashed_at = strtoll(v, NULL, 10);
-	}
-	if ((bs = esfm_xml_child(root, "busy")) && parse_busy(bs, path, &st->busy, err) < 0)
-		return -1;
-	if ((bs = esfm_xml_child(root, "journal")) &&
-	    parse_journal(bs, path, &st->journal, err) < 0)
-		return -1;
-	for (xmlNodePtr c = esfm_xml_child(root, "vf"); c; c = esfm_xml_next(c, "vf"))
-		n++;
-	st->vfs = n ? calloc(n, sizeof(*st->vfs)) : NULL;
-	if (n && !st->vfs)
-		return esfm_err_sys(err, ENOMEM, "cannot load %s", path);
-	st->nvfs = n;
-	n = 0;
-	for (xmlNodePtr c = esfm_xml_child(root, "vf"); c; c = esfm_xml_next(c, "vf"), n++) {
-		if (parse_slot(c, &st->vfs[n], path, err) < 0)
-			return -1;
-		if (st->vfs[n].index != n)
-			return esfm_err_set(
-				err, ESFM_ERR_CONFIG, 0,
-				"%s: vf entries out of order (index %u at position %zu)", path,
-				st->vfs[n].index, n);
-	}
 	return 0;
+}
+
+/*
+ * The damage reported is the one a reader of the whole file would name
+ * first: the root's, then the busy mark's, the journal's, then the first bad
+ * vf. A well-formedness error anywhere wins over all of them.
+ */
+enum damage_rank { DAMAGE_ROOT, DAMAGE_BUSY, DAMAGE_JOURNAL, DAMAGE_VF, DAMAGE_NONE };
+
+struct ledger_reader {
+	struct esfm_xml_sax sax; /* first: the parser's _private points here */
+	const char *path;
+	struct esfm_pool_state *st;
+	int depth;    /* elements open */
+	bool foreign; /* the root is not <esfm-state> */
+	bool seen_bitstream, seen_busy, seen_journal;
+	int journal_depth; /* depth of the first <journal> while it is open, else 0 */
+	size_t cap;	   /* slots allocated in st->vfs */
+	enum damage_rank rank;
+	struct esfm_err damage;
+};
+
+static void damaged(struct ledger_reader *r, enum damage_rank rank, const struct esfm_err *err)
+{
+	if (rank < r->rank) {
+		r->rank = rank;
+		r->damage = *err;
+	}
+}
+
+static int add_slot(struct ledger_reader *r, const struct element *el, struct esfm_err *err)
+{
+	struct esfm_pool_state *st = r->st;
+	size_t n = st->nvfs;
+
+	if (n == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 64;
+		struct esfm_vf_slot *v = realloc(st->vfs, cap * sizeof(*v));
+
+		if (!v)
+			return esfm_err_sys(err, ENOMEM, "cannot load %s", r->path);
+		st->vfs = v;
+		r->cap = cap;
+	}
+	st->nvfs++;
+	if (parse_slot(el, &st->vfs[n], r->path, err) < 0)
+		return -1;
+	if (st->vfs[n].index != n)
+		return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+				    "%s: vf entries out of order (index %u at position %zu)",
+				    r->path, st->vfs[n].index, n);
+	return 0;
+}
+
+static void ledger_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+			 const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
+			 int nb_attributes, int nb_defaulted, const xmlChar **attributes)
+{
+	struct ledger_reader *r = ((xmlParserCtxtPtr)ctx)->_private;
+	const struct element el = {attributes, nb_attributes, esfm_xml_sax_line(ctx)};
+	/* An unbound prefix: libxml2's tree names it "prefix:name", which is no name we read. */
+	const char *name = prefix && !uri ? "" : (const char *)localname;
+	int depth = r->depth++;
+	struct esfm_err err; /* filled by whatever fails; read only then */
+	char v[64];
+
+	(void)nb_namespaces;
+	(void)namespaces;
+	(void)nb_defaulted; /* none: there is no DTD */
+	if (r->foreign)
+		return;
+	if (depth == 0) {
+		if (strcmp(name, "esfm-state")) {
+			r->foreign = true;
+			esfm_err_set(&err, ESFM_ERR_CONFIG, 0, "%s: not an esfm state file",
+				     r->path);
+			damaged(r, DAMAGE_ROOT, &err);
+		} else if (parse_root(&el, r->path, r->st, &err) < 0) {
+			damaged(r, DAMAGE_ROOT, &err);
+		}
+	} else if (depth == 1 && !strcmp(name, "vf")) {
+		if (add_slot(r, &el, &err) < 0)
+			damaged(r, DAMAGE_VF, &err);
+	} else if (depth == 1 && !strcmp(name, "bitstream") && !r->seen_bitstream) {
+		r->seen_bitstream = true;
+		prop(&el, "path", r->st->bitstream, sizeof(r->st->bitstream));
+		prop(&el, "kind", r->st->bitstream_kind, sizeof(r->st->bitstream_kind));
+		prop(&el, "flashed-at", v, sizeof(v));
+		r->st->flashed_at = strtoll(v, NULL, 10);
+	} else if (depth == 1 && !strcmp(name, "busy") && !r->seen_busy) {
+		r->seen_busy = true;
+		if (parse_busy(&el, r->path, &r->st->busy, &err) < 0)
+			damaged(r, DAMAGE_BUSY, &err);
+	} else if (depth == 1 && !strcmp(name, "journal") && !r->seen_journal) {
+		r->seen_journal = true;
+		r->journal_depth = 1;
+		if (parse_journal(&el, r->path, &r->st->journal, &err) < 0)
+			damaged(r, DAMAGE_JOURNAL, &err);
+	} else if (depth == 2 && r->journal_depth && !strcmp(name, "taken")) {
+		if (parse_taken(&el, r->path, &r->st->journal, &err) < 0)
+			damaged(r, DAMAGE_JOURNAL, &err);
+	}
+}
+
+static void ledger_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
+		       const xmlChar *uri)
+{
+	struct ledger_reader *r = ((xmlParserCtxtPtr)ctx)->_private;
+
+	(void)localname;
+	(void)prefix;
+	(void)uri;
+	if (--r->depth == r->journal_depth)
+		r->journal_depth = 0;
 }
 
 int esfm_state_load(const char *state_dir, const char *pool, struct esfm_pool_state *st,
@@ -390,18 +489,33 @@ int esfm_state_load(const char *state_dir, const char *pool, struct esfm_pool_st
 int esfm_state_parse(const char *text, size_t len, const char *path, const char *pool,
 		     struct esfm_pool_state *st, struct esfm_err *err)
 {
-	_cleanup_xmldoc_ xmlDocPtr doc = NULL;
+	struct ledger_reader r = {
+		.sax = {.start = ledger_start, .end = ledger_end},
+		.path = path,
+		.st = st,
+		.rank = DAMAGE_NONE,
+	};
+	int bad;
 
 	memset(st, 0, sizeof(*st));
 	snprintf(st->pool, sizeof(st->pool), "%s", pool);
-	if (esfm_xml_read_memory(text, len, path, &doc, err) < 0 ||
-	    parse_state(doc, path, st, err) < 0) {
+	bad = esfm_xml_sax_parse(text, len, path, &r.sax, err);
+
+	if (bad == 0 && r.rank != DAMAGE_NONE) {
+		*err = r.damage;
+		bad = -1;
+	}
+	if (bad < 0) {
 		esfm_state_clear(st);
 		snprintf(st->pool, sizeof(st->pool), "%s", pool);
 		return esfm_err_hint(err,
 				     "the file is damaged; inspect it, then fix or remove it once "
 				     "no VM uses pool '%s'",
 				     pool);
+	}
+	if (!st->nvfs) {
+		free(st->vfs);
+		st->vfs = NULL;
 	}
 	return 0;
 }

@@ -15,10 +15,10 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "domxml.h"
 #include "err.h"
 #include "pci.h"
 #include "pool.h"
+#include "sizes.h"
 
 enum esfm_vf_state {
 	ESFM_VF_FREE = 0,
@@ -40,7 +40,7 @@ struct esfm_vf_slot {
 	enum esfm_vf_origin origin;
 	char uuid[ESFM_UUID_STRLEN];	  /* owner, "" when free */
 	char name[ESFM_DOM_NAME_MAX];	  /* owner's name, for messages */
-	char alias[96];			  /* hostdev alias in the guest */
+	char alias[ESFM_ALIAS_MAX];	  /* hostdev alias in the guest */
 	char last_uuid[ESFM_UUID_STRLEN]; /* last owner: gets the same VF back if free */
 	long long since;		  /* time of the last change (epoch seconds) */
 	/*
@@ -75,7 +75,7 @@ struct esfm_journal_taken {
 	bool paused; /* device_pause'd in the guest; else hot-unplugged */
 	char uuid[ESFM_UUID_STRLEN];
 	char vm[ESFM_DOM_NAME_MAX];
-	char alias[96];
+	char alias[ESFM_ALIAS_MAX];
 };
 
 struct esfm_journal {
@@ -91,8 +91,8 @@ struct esfm_pool_state {
 	char pool[ESFM_NAME_MAX];
 	struct esfm_pci_addr pf;
 	unsigned long generation; /* bumped by every save */
-	char bitstream[4096];	  /* last bitstream flashed on the PF, "" if none */
-	char bitstream_kind[33];
+	char bitstream[PATH_MAX]; /* last bitstream flashed on the PF, "" if none */
+	char bitstream_kind[ESFM_BITSTREAM_KIND_MAX];
 	long long flashed_at; /* epoch seconds */
 	size_t nvfs;
 	struct esfm_vf_slot *vfs; /* vfs[i].index == i */

@@ -12,20 +12,12 @@
 #include <stddef.h>
 
 #include "conf.h"
+#include "ctx.h"
 #include "domxml.h"
 #include "err.h"
 #include "pci.h"
 #include "pool.h"
 #include "state.h"
-
-struct esfm_ctx {
-	struct esfm_conf conf;
-	struct esfm_sysfs *sysfs;
-};
-
-/* Load esfm.conf (ESFM_CONF_DIR or the default) and open the sysfs root. */
-int esfm_ctx_init(struct esfm_ctx *ctx, struct esfm_err *err);
-void esfm_ctx_fini(struct esfm_ctx *ctx);
 
 /*
  * A ledger belongs to one PF: a new one (no slots) is stamped with @pool's PF;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlsave.h>
@@ -51,17 +52,28 @@ int esfm_xml_read_file(const char *path, xmlDocPtr *doc, struct esfm_err *err)
 	return esfm_xml_read_memory(text, len, path, doc, err);
 }
 
+/* A parser for @len bytes of untrusted input, or NULL with @err filled. */
+static xmlParserCtxtPtr new_parser(size_t len, const char *what, struct esfm_err *err)
+{
+	xmlParserCtxtPtr ctxt;
+
+	if (len > (size_t)__INT_MAX__) {
+		esfm_err_set(err, ESFM_ERR_CONFIG, EFBIG, "%s: too large", what);
+		return NULL;
+	}
+	ctxt = xmlNewParserCtxt();
+	if (!ctxt)
+		esfm_err_sys(err, ENOMEM, "cannot allocate XML parser");
+	return ctxt;
+}
+
 int esfm_xml_read_memory(const char *buf, size_t len, const char *what, xmlDocPtr *doc,
 			 struct esfm_err *err)
 {
-	xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+	xmlParserCtxtPtr ctxt = new_parser(len, what, err);
 
 	if (!ctxt)
-		return esfm_err_sys(err, ENOMEM, "cannot allocate XML parser");
-	if (len > (size_t)__INT_MAX__) {
-		xmlFreeParserCtxt(ctxt);
-		return esfm_err_set(err, ESFM_ERR_CONFIG, EFBIG, "%s: too large", what);
-	}
+		return -1;
 	*doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL, ESFM_XML_PARSE_FLAGS);
 	if (!*doc) {
 		parse_error(ctxt, what, err);
@@ -69,6 +81,87 @@ int esfm_xml_read_memory(const char *buf, size_t len, const char *what, xmlDocPt
 		return -1;
 	}
 	xmlFreeParserCtxt(ctxt);
+	return 0;
+}
+
+/*
+ * Without a DTD no entity but the predefined ones exists and no attribute
+ * has a default: what the callbacks see is exactly what is written.
+ */
+static void refuse_doctype(void *ctx, const xmlChar *name, const xmlChar *external_id,
+			   const xmlChar *system_id)
+{
+	xmlParserCtxtPtr ctxt = ctx;
+	struct esfm_xml_sax *sax = ctxt->_private;
+
+	(void)name;
+	(void)external_id;
+	(void)system_id;
+	sax->doctype_line = xmlSAX2GetLineNumber(ctx);
+	xmlStopParser(ctxt);
+}
+
+/* Comments are skipped, but read as the tree reader reads them, so errors in them say the same. */
+static void skip_comment(void *ctx, const xmlChar *value)
+{
+	(void)ctx;
+	(void)value;
+}
+
+int esfm_xml_sax_parse(const char *buf, size_t len, const char *what, struct esfm_xml_sax *sax,
+		       struct esfm_err *err)
+{
+	xmlParserCtxtPtr ctxt = new_parser(len, what, err);
+	xmlDocPtr doc;
+	int r = 0;
+
+	if (!ctxt)
+		return -1;
+	memset(ctxt->sax, 0, sizeof(*ctxt->sax));
+	ctxt->sax->initialized = XML_SAX2_MAGIC;
+	ctxt->sax->internalSubset = refuse_doctype;
+	ctxt->sax->comment = skip_comment;
+	ctxt->sax->startElementNs = sax->start;
+	ctxt->sax->endElementNs = sax->end;
+	ctxt->_private = sax;
+	sax->doctype_line = 0;
+	/* No handler builds a document: NULL here says nothing, wellFormed does. */
+	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL, ESFM_XML_PARSE_FLAGS);
+	xmlFreeDoc(doc);
+	if (sax->doctype_line)
+		r = esfm_err_set(err, ESFM_ERR_CONFIG, 0,
+				 "%s:%d: malformed XML: DOCTYPE not allowed", what,
+				 sax->doctype_line);
+	else if (!ctxt->wellFormed)
+		r = parse_error(ctxt, what, err);
+	xmlFreeParserCtxt(ctxt);
+	return r;
+}
+
+int esfm_xml_sax_attr(const xmlChar **attrs, int nb, const char *name, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	for (int i = 0; i < nb; i++, attrs += 5) {
+		const char *v = (const char *)attrs[3], *e = (const char *)attrs[4];
+		size_t n = 0;
+
+		/* An unbound prefix: libxml2's tree names it "prefix:name", never @name. */
+		if ((attrs[1] && !attrs[2]) || strcmp((const char *)attrs[0], name))
+			continue;
+		while (v < e) {
+			/* The parser hands a '&' (written &amp; or &#38;) over as "&#38;". */
+			size_t step = *v == '&' && e - v >= 5 && !memcmp(v, "&#38;", 5) ? 5 : 1;
+
+			if (n + 1 >= len) {
+				buf[0] = '\0';
+				return -1;
+			}
+			buf[n++] = *v;
+			v += step;
+		}
+		buf[n] = '\0';
+		return 1;
+	}
 	return 0;
 }
 

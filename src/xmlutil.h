@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #include "err.h"
@@ -21,6 +22,36 @@ int esfm_xml_read_file(const char *path, xmlDocPtr *doc, struct esfm_err *err);
 /* Parse a memory buffer; @what names it in errors (e.g. "domain XML"). */
 int esfm_xml_read_memory(const char *buf, size_t len, const char *what, xmlDocPtr *doc,
 			 struct esfm_err *err);
+
+/*
+ * Streaming: the callbacks of a parse without a tree. Their ctx is the
+ * parser context (xmlParserCtxtPtr); its _private points to this struct.
+ */
+struct esfm_xml_sax {
+	startElementNsSAX2Func start;
+	endElementNsSAX2Func end;
+	int doctype_line; /* set by esfm_xml_sax_parse */
+};
+
+/*
+ * Parse a memory buffer through @sax's callbacks, building no tree: same
+ * safety and CONFIG errors as esfm_xml_read_memory, and a DOCTYPE is refused
+ * (so no entity or attribute default changes what a value reads). The
+ * callbacks see the document up to its first well-formedness error, which
+ * wins over anything they found.
+ */
+int esfm_xml_sax_parse(const char *buf, size_t len, const char *what, struct esfm_xml_sax *sax,
+		       struct esfm_err *err);
+
+/* Line of the parser at a callback (that of the element's start tag end). */
+#define esfm_xml_sax_line(ctx) ((long)xmlSAX2GetLineNumber(ctx))
+
+/*
+ * The attribute @name (local name, any namespace) among the @nb attributes of
+ * a startElementNs callback, as esfm_xml_prop: 1 present, 0 absent, -1 longer
+ * than @len allows ("" in @buf for both).
+ */
+int esfm_xml_sax_attr(const xmlChar **attrs, int nb, const char *name, char *buf, size_t len);
 
 /* First element child of @node named @name (no namespace check), or NULL. */
 xmlNodePtr esfm_xml_child(xmlNodePtr node, const char *name);

@@ -8,6 +8,7 @@
 #include "testutil.h"
 
 #include "alloc.h"
+#include "domxml.h"
 #include "state.h"
 
 #define UUID_A "aaaaaaaa-0000-0000-0000-000000000000"

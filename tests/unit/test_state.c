@@ -970,6 +970,17 @@ static const struct bad_file bad_files[] = {
 	{"bad vf address", HEAD "  <vf index='0' address='0000:83:00.x' state='free'/>\n" TAIL,
 	 NULL},
 	{"missing vf address", HEAD "  <vf index='0' state='free'/>\n" TAIL, NULL},
+	{"address under an unbound prefix",
+	 HEAD "  <vf index='0' x:address='0000:83:00.1' state='free'/>\n" TAIL, "PCI address"},
+	/* esfm never writes a DTD: one could give a vf a state or an address it does not show. */
+	{"attribute default from a DTD",
+	 "<!DOCTYPE esfm-state [<!ATTLIST vf state CDATA 'free'>]>\n" HEAD
+	 "  <vf index='0' address='0000:83:00.1'/>\n" TAIL,
+	 "DOCTYPE"},
+	{"entity from a DTD",
+	 "<!DOCTYPE esfm-state [<!ENTITY a '0000:83:00.1'>]>\n" HEAD
+	 "  <vf index='0' address='&a;' state='free'/>\n" TAIL,
+	 "DOCTYPE"},
 };
 
 static void test_damaged_files_are_errors(void **state)

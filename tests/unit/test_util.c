@@ -11,30 +11,6 @@
 
 #include "util.h"
 
-struct fx {
-	char *dir;
-};
-
-static int fx_setup(void **state)
-{
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	if (!fx)
-		return -1;
-	fx->dir = tu_mkdtemp();
-	*state = fx;
-	return 0;
-}
-
-static int fx_teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	tu_rmtree(fx->dir);
-	free(fx);
-	return 0;
-}
-
 /* ---- esfm_parse_uint ---- */
 
 static void test_parse_uint_decimal(void **state)
@@ -159,7 +135,7 @@ static void test_name_valid_rejects(void **state)
 
 static void test_read_attr_strips_newline(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX], buf[64];
 
@@ -187,7 +163,7 @@ static void test_read_attr_strips_newline(void **state)
 
 static void test_read_attr_small_buffer_stays_in_bounds(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX];
 	char *buf = malloc(4);
@@ -201,7 +177,7 @@ static void test_read_attr_small_buffer_stays_in_bounds(void **state)
 
 static void test_read_attr_missing(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX], buf[64];
 
@@ -215,7 +191,7 @@ static void test_read_attr_missing(void **state)
 
 static void test_read_attr_directory(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char buf[64];
 
@@ -242,7 +218,7 @@ static void test_read_attr_uint(void **state)
 		"",	"\n",		"0x\n",		 "x\n",	    "-1\n",
 		"+1\n", "4294967296\n", "0x100000000\n", "12abc\n", "ff\n",
 	};
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX];
 	unsigned v;
@@ -270,7 +246,7 @@ static void test_read_attr_uint(void **state)
 
 static void test_write_attr(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX], buf[64];
 	char *got;
@@ -289,7 +265,7 @@ static void test_write_attr(void **state)
 
 static void test_write_attr_does_not_create(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX];
 
@@ -304,7 +280,7 @@ static void test_write_attr_does_not_create(void **state)
 
 static void test_write_attr_error_names_value(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX];
 
@@ -326,7 +302,7 @@ static void test_write_attr_error_names_value(void **state)
 
 /* ---- esfm_read_fd / esfm_read_file ---- */
 
-static int fd_with(struct fx *fx, const char *data, size_t len)
+static int fd_with(struct tu_tmpdir *fx, const char *data, size_t len)
 {
 	char path[PATH_MAX];
 	int fd;
@@ -339,7 +315,7 @@ static int fd_with(struct fx *fx, const char *data, size_t len)
 
 static void test_read_fd_content(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char *out = NULL;
 	size_t len = 99;
@@ -354,7 +330,7 @@ static void test_read_fd_content(void **state)
 
 static void test_read_fd_empty(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char *out = NULL;
 	size_t len = 99;
@@ -370,7 +346,7 @@ static void test_read_fd_empty(void **state)
 
 static void test_read_fd_large(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	size_t n = 300000;
 	char *data = tu_repeat('d', n), *out = NULL;
@@ -392,7 +368,7 @@ static void test_read_fd_large(void **state)
 static void test_read_fd_over_limit(void **state)
 {
 	static const size_t maxes[] = {0, 1, 10, 4095, 4096, 16383, 16384, 16385, 40000};
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	char *data = tu_repeat('x', 40001);
 
 	for (size_t i = 0; i < ESFM_ARRAY_SIZE(maxes); i++) {
@@ -417,7 +393,7 @@ static void test_read_fd_exactly_max(void **state)
 {
 	static const size_t maxes[] = {0, 1, 10, 4095, 4096, 16383, 16384, 16385, 40000};
 	static char data[40000]; /* static: nothing to leak while this fails */
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 
 	memset(data, 'x', sizeof(data));
 
@@ -442,7 +418,7 @@ static void test_read_fd_exactly_max(void **state)
 /* SIZE_MAX as the limit must not overflow into "nothing allowed". */
 static void test_read_fd_size_max_limit(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char *out = NULL;
 	size_t len = 0;
@@ -491,7 +467,7 @@ static void test_read_fd_bad_fd(void **state)
 
 static void test_read_file(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX];
 	char *out = NULL;
@@ -506,7 +482,7 @@ static void test_read_file(void **state)
 
 static void test_read_file_missing_is_notfound(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX];
 	char *out = NULL;
@@ -523,7 +499,7 @@ static void test_read_file_missing_is_notfound(void **state)
 
 static void test_read_file_over_limit_names_path(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX];
 	char *out = NULL;
@@ -539,7 +515,7 @@ static void test_read_file_over_limit_names_path(void **state)
 
 static void test_read_file_exactly_max(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX];
 	char *out = NULL;
@@ -556,7 +532,7 @@ static void test_read_file_exactly_max(void **state)
 
 static void test_read_file_directory_fails(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char *out = NULL;
 	size_t len = 0;
@@ -571,7 +547,7 @@ static void test_read_file_directory_fails(void **state)
 
 static void test_write_atomic_content_and_mode(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX];
 	struct stat st;
@@ -588,7 +564,7 @@ static void test_write_atomic_content_and_mode(void **state)
 
 static void test_write_atomic_mode_despite_permissive_umask(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX];
 	struct stat st;
@@ -603,7 +579,7 @@ static void test_write_atomic_mode_despite_permissive_umask(void **state)
 
 static void test_write_atomic_replaces(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX];
 	struct stat st;
@@ -620,7 +596,7 @@ static void test_write_atomic_replaces(void **state)
 static void test_write_atomic_empty_and_binary(void **state)
 {
 	static const char bin[] = {'a', '\0', 'b', '\n', '\xff'};
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX];
 	struct stat st;
@@ -645,7 +621,7 @@ static void test_write_atomic_empty_and_binary(void **state)
 
 static void test_write_atomic_leaves_no_temp(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX];
 	DIR *d;
@@ -670,7 +646,7 @@ static void test_write_atomic_leaves_no_temp(void **state)
  */
 static void test_write_atomic_refuses_symlink_at_temp(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX], tmp[PATH_MAX], victim[PATH_MAX];
 	struct stat st;
@@ -692,7 +668,7 @@ static void test_write_atomic_refuses_symlink_at_temp(void **state)
 
 static void test_write_atomic_refuses_symlink_at_temp_existing_target(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX], tmp[PATH_MAX], victim[PATH_MAX];
 
@@ -713,7 +689,7 @@ static void test_write_atomic_refuses_symlink_at_temp_existing_target(void **sta
  */
 static void test_write_atomic_stale_temp_file(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX], tmp[PATH_MAX], victim[PATH_MAX];
 	struct stat st;
@@ -736,7 +712,7 @@ static void test_write_atomic_stale_temp_file(void **state)
 
 static void test_write_atomic_missing_dir(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX];
 
@@ -751,7 +727,7 @@ static void test_write_atomic_missing_dir(void **state)
 /* rename onto a directory fails: error, and the temp file is cleaned up. */
 static void test_write_atomic_rename_failure_cleans_temp(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	char path[PATH_MAX], inner[PATH_MAX];
 
@@ -882,7 +858,7 @@ static void test_now_and_sleep(void **state)
 }
 
 #define T(f) cmocka_unit_test(f)
-#define F(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+#define F(f) cmocka_unit_test_setup_teardown(f, tu_tmpdir_setup, tu_tmpdir_teardown)
 
 int main(void)
 {

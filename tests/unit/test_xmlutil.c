@@ -12,30 +12,6 @@
 #include "util.h"
 #include "xmlutil.h"
 
-struct fx {
-	char *dir;
-};
-
-static int fx_setup(void **state)
-{
-	struct fx *fx = calloc(1, sizeof(*fx));
-
-	if (!fx)
-		return -1;
-	fx->dir = tu_mkdtemp();
-	*state = fx;
-	return 0;
-}
-
-static int fx_teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	tu_rmtree(fx->dir);
-	free(fx);
-	return 0;
-}
-
 static xmlDocPtr parse_ok(const char *xml)
 {
 	struct esfm_err err;
@@ -122,7 +98,7 @@ static void test_read_memory_malformed(void **state)
 
 static void test_read_file(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	_cleanup_xmldoc_ xmlDocPtr doc = NULL;
 	struct esfm_err err;
 	char path[PATH_MAX];
@@ -135,7 +111,7 @@ static void test_read_file(void **state)
 
 static void test_read_file_malformed(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	xmlDocPtr doc = NULL;
 	char path[PATH_MAX], want[PATH_MAX + 16];
@@ -154,7 +130,7 @@ static void test_read_file_malformed(void **state)
 
 static void test_read_file_empty(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	xmlDocPtr doc = NULL;
 	char path[PATH_MAX];
@@ -171,7 +147,7 @@ static void test_read_file_empty(void **state)
 
 static void test_read_file_missing(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	xmlDocPtr doc = NULL;
 	char path[PATH_MAX];
@@ -187,7 +163,7 @@ static void test_read_file_missing(void **state)
 /* The library never prints: parser errors go into the esfm_err only. */
 static void test_errors_not_printed(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	struct esfm_err err;
 	xmlDocPtr doc = NULL;
 	char path[PATH_MAX], bad[PATH_MAX];
@@ -232,7 +208,7 @@ static void test_errors_not_printed(void **state)
 /* No entity expansion: an external entity's file is never read into the document. */
 static void test_no_external_entity(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	_cleanup_xmldoc_ xmlDocPtr doc = NULL;
 	struct esfm_err err;
 	char secret[PATH_MAX], xml[PATH_MAX * 2];
@@ -286,7 +262,7 @@ static void test_no_internal_entity_expansion(void **state)
 /* No external DTD loading: default attributes from it never appear. */
 static void test_no_external_dtd(void **state)
 {
-	struct fx *fx = *state;
+	struct tu_tmpdir *fx = *state;
 	_cleanup_xmldoc_ xmlDocPtr doc = NULL;
 	struct esfm_err err;
 	char dtd[PATH_MAX], xml[PATH_MAX * 2];
@@ -466,14 +442,21 @@ int main(void)
 		cmocka_unit_test(test_read_memory),
 		cmocka_unit_test(test_read_memory_uses_len),
 		cmocka_unit_test(test_read_memory_malformed),
-		cmocka_unit_test_setup_teardown(test_read_file, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_read_file_malformed, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_read_file_empty, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_read_file_missing, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_errors_not_printed, fx_setup, fx_teardown),
-		cmocka_unit_test_setup_teardown(test_no_external_entity, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_read_file, tu_tmpdir_setup,
+						tu_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_read_file_malformed, tu_tmpdir_setup,
+						tu_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_read_file_empty, tu_tmpdir_setup,
+						tu_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_read_file_missing, tu_tmpdir_setup,
+						tu_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_errors_not_printed, tu_tmpdir_setup,
+						tu_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_no_external_entity, tu_tmpdir_setup,
+						tu_tmpdir_teardown),
 		cmocka_unit_test(test_no_internal_entity_expansion),
-		cmocka_unit_test_setup_teardown(test_no_external_dtd, fx_setup, fx_teardown),
+		cmocka_unit_test_setup_teardown(test_no_external_dtd, tu_tmpdir_setup,
+						tu_tmpdir_teardown),
 		cmocka_unit_test(test_child),
 		cmocka_unit_test(test_next),
 		cmocka_unit_test(test_prop),

@@ -211,4 +211,33 @@ static inline char *tu_repeat(char c, size_t n)
 	return s;
 }
 
+/*
+ * The fixture of a test that needs a private temp directory and nothing
+ * else: *state is a struct tu_tmpdir; teardown removes the directory with
+ * everything in it.
+ */
+struct tu_tmpdir {
+	char *dir;
+};
+
+static inline int tu_tmpdir_setup(void **state)
+{
+	struct tu_tmpdir *fx = calloc(1, sizeof(*fx));
+
+	if (!fx)
+		return -1;
+	fx->dir = tu_mkdtemp();
+	*state = fx;
+	return 0;
+}
+
+static inline int tu_tmpdir_teardown(void **state)
+{
+	struct tu_tmpdir *fx = *state;
+
+	tu_rmtree(fx->dir);
+	free(fx);
+	return 0;
+}
+
 #endif

@@ -18,6 +18,7 @@
 #include "pfsettings.h"
 #include "proc.h"
 #include "util.h"
+#include "vfsetup.h"
 #include "virt.h"
 
 struct change {
@@ -394,6 +395,22 @@ static int give_vf(struct change *c, virDomainPtr dom, unsigned i, const char *x
 	return 0;
 }
 
+/* vf_setup_command for a VF just created, reported as a step of its own. */
+static int setup_vf(struct change *c, unsigned i, const struct esfm_pci_addr *a,
+		    struct esfm_err *err)
+{
+	long long t0 = esfm_now_ms();
+	char what[64];
+	int r;
+
+	if (!esfm_vfsetup_configured(&c->ctx->conf))
+		return 0;
+	snprintf(what, sizeof(what), "set up VF %u (vf_setup_command)", i);
+	r = esfm_vfsetup_run(&c->ctx->conf, &c->pool.pf, i, a, err);
+	esfm_ui_report(c->ui, what, t0, r == 0);
+	return r;
+}
+
 static int do_step(struct change *c, const struct esfm_step *s, struct esfm_err *err)
 {
 	_cleanup_free_ char *xml = NULL;
@@ -410,7 +427,8 @@ static int do_step(struct change *c, const struct esfm_step *s, struct esfm_err 
 					   ESFM_PCI_NUMVFS_NO_AUTOPROBE, err);
 	case ESFM_STEP_BIND:
 		if (vf_addr(c, s->index, &a, err) < 0 ||
-		    esfm_pci_wait_device(c->ctx->sysfs, &a, c->ctx->conf.vf_timeout_ms, err) < 0)
+		    esfm_pci_wait_device(c->ctx->sysfs, &a, c->ctx->conf.vf_timeout_ms, err) < 0 ||
+		    setup_vf(c, s->index, &a, err) < 0)
 			return -1;
 		return esfm_pci_bind_driver(c->ctx->sysfs, &a, c->pool.driver, err);
 	case ESFM_STEP_UNBIND:

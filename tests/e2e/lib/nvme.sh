@@ -3,7 +3,7 @@
 # a VF with the nvme driver (source after common.sh). QEMU's NVMe VFs start offline, with no queue
 # or interrupt resources and no namespace (the bed's namespace is created detached): a guest's
 # nvme driver cannot enable such a controller. This is what a host does with a real NVMe SR-IOV
-# device too; esfm itself does not do it (tests/e2e/README.md, 41-pause-l2).
+# device too (tests/e2e/README.md, 41-pause-l2).
 #
 #   nvme_pf_dev PF                 the PF's controller character device (/dev/nvmeN)
 #   nvme_pf_free_flexible PF       takes the primary's flexible queue and interrupt resources away
@@ -12,9 +12,10 @@
 #   nvme_vf_online PF INDEX        VF INDEX: 2 queue and 1 interrupt resources (the same every
 #                                  time, so its MSI-X table has 1 entry before and after), online,
 #                                  namespace 1 attached; prints what it did, 1 on a failure
-#   nvme_vf_watch PF LOG           background loop (run with &): brings every VF of PF online as
-#                                  it appears (polls sysfs every 100 ms), one line per VF to LOG
-#                                  with the time; stop it by pid
+#   nvme_scid PF INDEX             the secondary controller id of VF INDEX (list-secondary)
+#
+# nvme-vf-setup (next to this file) runs nvme_vf_online as esfm's vf_setup_command, so esfm
+# prepares every VF it creates before binding it or giving it to a guest.
 NVME_NSID=1
 
 nvme_pf_dev() {
@@ -52,28 +53,9 @@ nvme_pf_free_flexible() {
 nvme_vf_online() {
 	local pf=$1 i=$2 dev scid
 	dev=$(nvme_pf_dev "$pf") || { echo "no nvme controller on $pf"; return 1; }
-	scid=$(nvme_scid "$pf" "$i")
+	scid=$((i + 1)) # QEMU: PF cntlid (0) + 1 + index; nvme_scid asks, at a cost of 0.5 s in L1
 	timeout 30 nvme virt-mgmt "$dev" -c "$scid" -r 0 -a 8 -n 2 &&
 		timeout 30 nvme virt-mgmt "$dev" -c "$scid" -r 1 -a 8 -n 1 &&
 		timeout 30 nvme virt-mgmt "$dev" -c "$scid" -r 0 -a 9 -n 0 &&
 		timeout 30 nvme attach-ns "$dev" -n "$NVME_NSID" -c "$scid"
-}
-
-nvme_vf_watch() {
-	local pf=$1 log=$2 ino name i
-	local -A seen=()
-	rm -f "$E2E_WORK/.nvme-watch-tick"
-	mkfifo "$E2E_WORK/.nvme-watch-tick"
-	exec 3<>"$E2E_WORK/.nvme-watch-tick" # read -t on a fifo nobody writes: a sleep without a fork
-	# A re-created VF has a new virtfn link (kernfs gives every node a new inode number): the
-	# change is seen even when the VFs were gone for less than one poll.
-	while :; do
-		while read -r ino name; do
-			i=${name#virtfn}
-			[ "${seen[$i]:-}" = "$ino" ] && continue
-			seen[$i]=$ino
-			echo "$(date +%s.%N) VF $i appeared: $(nvme_vf_online "$pf" "$i" 2>&1 | tr '\n' ' ')" >>"$log"
-		done < <(cd "/sys/bus/pci/devices/$pf" && ls -di virtfn* 2>/dev/null)
-		read -r -t 0.1 _ <&3
-	done
 }

@@ -110,8 +110,8 @@ for i in 0 1; do
 	bdf[$g]=$(field bdf "$s")
 	ctrl[$g]=$(field ctrl "$s")
 	t_diag "$g: $s"
-	t_like "$g: pattern written" "$(l2_cmd "$g" 60 "l2nvme write $i p$i")" "^ESFM-L2-IO $i p$i written"
-	t_like "$g: pattern read back" "$(l2_cmd "$g" 60 "l2nvme read $i p$i")" "^ESFM-L2-IO $i p$i ok"
+	t_like "$g: pattern written" "$(l2_cmd "$g" 120 "l2nvme write $i p$i")" "^ESFM-L2-IO $i p$i written"
+	t_like "$g: pattern read back" "$(l2_cmd "$g" 120 "l2nvme read $i p$i")" "^ESFM-L2-IO $i p$i ok"
 done
 
 # QMP events of each guest, for the whole run

@@ -41,14 +41,6 @@ e2e_esfm_pool nvme0 "$pf" 4
 mkdir -p "$(dirname "$QEMU")" && install -m 755 "$SRC_QEMU" "$QEMU" ||
 	t_bail "the patched QEMU installed as $QEMU"
 
-esfm_() { # label expected-rc args...: runs esfm, records output as artifact
-	local label=$1 want=$2
-	shift 2
-	t_run E timeout 300 $esfm "$@"
-	printf '$ esfm %s\n%s\n%s\n' "$*" "$E_out" "$E_err" >>"$E2E_ARTIFACTS/esfm.log"
-	t_is "$label (exit $want)" "$E_rc" "$want"
-	[ "$E_rc" = "$want" ] || t_diag "$E_out" "$E_err"
-}
 has_alias() { virsh_ dumpxml "$1" 2>/dev/null | grep -q "<alias name='$2'/>"; }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 group_of() { basename "$(readlink "/sys/bus/pci/devices/$(basename "$(readlink -f "/sys/bus/pci/devices/$pf/virtfn$1")")/iommu_group")"; }

@@ -124,7 +124,7 @@ round() {
 	for i in 0 1; do gone0[everestg$i]=$(gone_count "everestg$i"); done
 	t_diag "$label: IOMMU groups before: VF0 $(group_of 0), VF1 $(group_of 1); $(vfio_view everestg0)"
 	t0=$(date +%s%N)
-	esfm_ "$label" 0 "$pf" "$@" -y
+	esfm_ "$label" 0 "$@" -y
 	t_diag "$label: esfm took $(ms_since "$t0") ms"
 	t_diag "$label: IOMMU groups after: VF0 $(group_of 0), VF1 $(group_of 1); $(vfio_view everestg0)"
 	if [ "$mode" = pause ]; then

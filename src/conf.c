@@ -96,6 +96,9 @@ static int apply(struct esfm_conf *c, const char *key, const char *v)
 		return v[0] == '/' ? set_string(c->log_file, sizeof(c->log_file), v) : -1;
 	if (!strcmp(key, "flash_command"))
 		return set_string(c->flash_command, sizeof(c->flash_command), v);
+	if (!strcmp(key, "vf_setup_command"))
+		return v[0] == '/' ? set_string(c->vf_setup_command, sizeof(c->vf_setup_command), v)
+				   : -1;
 	if (!strcmp(key, "flash_tool"))
 		return set_flash_tool(&c->flash_tool, v);
 	if (!strcmp(key, "vivado_path"))

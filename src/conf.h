@@ -45,6 +45,7 @@ struct esfm_conf {
 	char flash_target[ESFM_JTAG_TARGET_MAX]; /* flash_target: JTAG target selector, "" */
 	char hw_server[256];			 /* hw_server: host:port, "" = the tool's default */
 	char log_file[PATH_MAX]; /* log_file: append log lines here instead of syslog */
+	char vf_setup_command[ESFM_FLASH_CMD_MAX]; /* argv template run for each new VF, "" */
 };
 
 /* Defaults, then esfm.conf from the configuration directory, then environment. */

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmdtmpl.h"
 #include "log.h"
 #include "proc.h"
 #include "util.h"
@@ -16,79 +17,19 @@
 
 void esfm_flash_argv_free(char **argv)
 {
-	if (!argv)
-		return;
-	for (char **p = argv; *p; p++)
-		free(*p);
-	free(argv);
-}
-
-static char *substitute(const char *word, const char *bitstream, const char *pf, const char *kind)
-{
-	const struct {
-		const char *key, *val;
-	} subs[] = {{"{bitstream}", bitstream}, {"{pf}", pf}, {"{kind}", kind}};
-	size_t cap = strlen(word) + 1;
-	char *out, *o;
-
-	for (size_t i = 0; i < ESFM_ARRAY_SIZE(subs); i++)
-		for (const char *p = strstr(word, subs[i].key); p; p = strstr(p + 1, subs[i].key))
-			cap += strlen(subs[i].val);
-	out = malloc(cap);
-	if (!out)
-		return NULL;
-	o = out;
-	while (*word) {
-		size_t i;
-
-		for (i = 0; i < ESFM_ARRAY_SIZE(subs); i++)
-			if (!strncmp(word, subs[i].key, strlen(subs[i].key)))
-				break;
-		if (i < ESFM_ARRAY_SIZE(subs)) {
-			o = stpcpy(o, subs[i].val);
-			word += strlen(subs[i].key);
-		} else {
-			*o++ = *word++;
-		}
-	}
-	*o = '\0';
-	return out;
+	esfm_cmdtmpl_free(argv);
 }
 
 int esfm_flash_argv(const char *tmpl, const char *bitstream, const char *pf, const char *kind,
 		    char ***argv, struct esfm_err *err)
 {
-	_cleanup_free_ char *copy = strdup(tmpl);
-	char **v = calloc(ESFM_FLASH_ARGV_MAX + 1, sizeof(*v));
-	char *save = NULL, *w;
-	size_t n = 0;
+	const struct esfm_cmdtmpl_sub subs[] = {
+		{"{bitstream}", bitstream}, {"{pf}", pf}, {"{kind}", kind ? kind : ""}};
 
-	if (!copy || !v) {
-		free(v);
-		return esfm_err_sys(err, ENOMEM, "cannot build the programmer command");
-	}
-	for (w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
-		if (n == ESFM_FLASH_ARGV_MAX) {
-			esfm_flash_argv_free(v);
-			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
-					    "flash_command has more than %d words",
-					    ESFM_FLASH_ARGV_MAX);
-		}
-		if (!(v[n++] = substitute(w, bitstream, pf, kind ? kind : ""))) {
-			esfm_flash_argv_free(v);
-			return esfm_err_sys(err, ENOMEM, "cannot build the programmer command");
-		}
-	}
-	if (n == 0 || v[0][0] != '/') {
-		esfm_flash_argv_free(v);
-		esfm_err_set(err, ESFM_ERR_CONFIG, 0,
-			     "flash_command must start with an absolute program path");
-		return esfm_err_hint(err,
-				     "e.g. flash_command = /usr/local/bin/program-card --pci {pf} "
-				     "{bitstream}, or flash_tool = vivado with vivado_path");
-	}
-	*argv = v;
-	return 0;
+	return esfm_cmdtmpl_argv("flash_command", tmpl, subs, ESFM_ARRAY_SIZE(subs),
+				 "e.g. flash_command = /usr/local/bin/program-card --pci {pf} "
+				 "{bitstream}, or flash_tool = vivado with vivado_path",
+				 argv, err);
 }
 
 /* argv from a fixed list of words; the NULL-terminated @words may hold NULLs to skip as "". */

@@ -9,15 +9,16 @@
 #ifndef ESFM_FLASH_H
 #define ESFM_FLASH_H
 
+#include "cmdtmpl.h"
 #include "err.h"
 #include "ops.h"
 #include "state.h"
 #include "vfpool.h"
 
-#define ESFM_FLASH_ARGV_MAX 64
+#define ESFM_FLASH_ARGV_MAX ESFM_CMDTMPL_ARGV_MAX
 
 /*
- * Split @tmpl on blanks and substitute the placeholders in each word.
+ * flash_command @tmpl expanded (cmdtmpl.h) with {bitstream}, {pf} and {kind}.
  * *argv and its strings are malloc'ed (free with esfm_flash_argv_free).
  */
 int esfm_flash_argv(const char *tmpl, const char *bitstream, const char *pf, const char *kind,

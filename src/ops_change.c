@@ -18,6 +18,7 @@
 #include "pfsettings.h"
 #include "proc.h"
 #include "util.h"
+#include "vfsetup.h"
 #include "virt.h"
 
 struct change {
@@ -394,6 +395,48 @@ static int give_vf(struct change *c, virDomainPtr dom, unsigned i, const char *x
 	return 0;
 }
 
+/* vf_setup_command for a VF just created, reported as a step of its own. */
+static int setup_vf(struct change *c, unsigned i, const struct esfm_pci_addr *a,
+		    struct esfm_err *err)
+{
+	long long t0 = esfm_now_ms();
+	char what[64];
+	int r;
+
+	if (!esfm_vfsetup_configured(&c->ctx->conf))
+		return 0;
+	snprintf(what, sizeof(what), "set up VF %u (vf_setup_command)", i);
+	r = esfm_vfsetup_run(&c->ctx->conf, &c->pool.pf, i, a, err);
+	esfm_ui_report(c->ui, what, t0, r == 0);
+	return r;
+}
+
+/*
+ * QEMU refused to take the re-created VF back (@err says why: e.g. its IOMMU
+ * group number changed and libvirt never gave QEMU the new /dev/vfio node).
+ * Replace the paused device through libvirt instead, which sets up the new
+ * group for QEMU: hot-unplug it and attach the VF again under the same alias.
+ */
+static int replace_paused(struct change *c, const struct esfm_step *s, virDomainPtr dom,
+			  struct esfm_err *err)
+{
+	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8], alias[96];
+	_cleanup_free_ char *xml = NULL;
+
+	warn(c->ui,
+	     "VM '%s': VF %u cannot be resumed (%s); hot-unplugging and re-attaching it instead",
+	     s->vm, s->index, esfm_err_format(err, msg, sizeof(msg)));
+	*err = (struct esfm_err){0};
+	drop_identity(c, dom, s->index, ESFM_VIRT_LIVE);
+	if (esfm_virt_detach_alias(dom, s->alias, ESFM_VIRT_LIVE, c->opts->detach_timeout_ms, err) <
+	    0)
+		return esfm_err_prefix(err, "cannot replace the paused device by hot-unplug");
+	if (hostdev_for(c, s->index, s->alias, alias, sizeof(alias), &xml, err) < 0 ||
+	    give_vf(c, dom, s->index, xml, ESFM_VIRT_LIVE, err) < 0)
+		return esfm_err_prefix(err, "paused device hot-unplugged, cannot attach it again");
+	return 0;
+}
+
 static int do_step(struct change *c, const struct esfm_step *s, struct esfm_err *err)
 {
 	_cleanup_free_ char *xml = NULL;
@@ -410,7 +453,8 @@ static int do_step(struct change *c, const struct esfm_step *s, struct esfm_err 
 					   ESFM_PCI_NUMVFS_NO_AUTOPROBE, err);
 	case ESFM_STEP_BIND:
 		if (vf_addr(c, s->index, &a, err) < 0 ||
-		    esfm_pci_wait_device(c->ctx->sysfs, &a, c->ctx->conf.vf_timeout_ms, err) < 0)
+		    esfm_pci_wait_device(c->ctx->sysfs, &a, c->ctx->conf.vf_timeout_ms, err) < 0 ||
+		    setup_vf(c, s->index, &a, err) < 0)
 			return -1;
 		return esfm_pci_bind_driver(c->ctx->sysfs, &a, c->pool.driver, err);
 	case ESFM_STEP_UNBIND:
@@ -424,8 +468,12 @@ static int do_step(struct change *c, const struct esfm_step *s, struct esfm_err 
 		return -1;
 	switch (s->kind) {
 	case ESFM_STEP_PAUSE:
+		r = esfm_virt_device_pause(dom, s->alias, true, err);
+		break;
 	case ESFM_STEP_RESUME:
-		r = esfm_virt_device_pause(dom, s->alias, s->kind == ESFM_STEP_PAUSE, err);
+		r = esfm_virt_device_pause(dom, s->alias, false, err);
+		if (r < 0)
+			r = replace_paused(c, s, dom, err);
 		break;
 	case ESFM_STEP_UNPLUG:
 	case ESFM_STEP_DETACH_PAUSED:

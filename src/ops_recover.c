@@ -20,6 +20,7 @@
 #include "ops_internal.h"
 #include "proc.h"
 #include "util.h"
+#include "vfsetup.h"
 #include "virt.h"
 
 struct takeover {
@@ -103,6 +104,7 @@ static int restore_pf(struct esfm_ctx *ctx, const struct esfm_pool *pool,
 
 		if (esfm_pci_vf_addr(ctx->sysfs, &pool->pf, i, &a, err) < 0 ||
 		    esfm_pci_wait_device(ctx->sysfs, &a, ctx->conf.vf_timeout_ms, err) < 0 ||
+		    esfm_vfsetup_run(&ctx->conf, &pool->pf, i, &a, err) < 0 ||
 		    esfm_pci_bind_driver(ctx->sysfs, &a, pool->driver, err) < 0)
 			return -1;
 	}

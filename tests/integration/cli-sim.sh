@@ -12,6 +12,7 @@
 #     passthrough" with the hint, and the state does not claim the VF;
 #   - bitstreams with a stand-in programmer (flash_command): argv substitution, remove and
 #     rescan, qmax restored, print_kernel; a failing programmer;
+#   - vf_setup_command: run for each VF init/reconf create, before it is bound; a failing one;
 #   - EBUSY from sriov_numvfs (exit 3); no terminal without -y (libvirt's test driver, where
 #     running VMs can hold VFs, and `script` for a terminal);
 #   - a hook prepare while a reconf has the pool marked busy is refused at once ("is being
@@ -527,6 +528,44 @@ e $PF reconf 3 -b /nonexistent/x.bit
 t_esfm "a bitstream that does not exist: refused" 1 "/nonexistent/x\.bit"
 t_is "... before anything changed (no sysfs write)" "$(sim_log)" ""
 t_is "... the VFs are still there" "$(numvfs) $(drivers 2)" "2 vfio-pci vfio-pci"
+
+# --- vf_setup_command: each VF esfm creates is set up before it is bound -----------------------
+# The stand-in records its argv and the VF's driver at the time, exits $SETUP_RC.
+cat >"$work/vfsetup" <<'EOF'
+#!/bin/sh
+d=$(readlink "$PROG_SYSD/$2/driver" 2>/dev/null)
+echo "$* driver=${d##*/}" >>"$SETUP_LOG"
+[ "${SETUP_RC:-0}" = 0 ] || { echo "ERROR: no free interrupt resources for $2"; exit "$SETUP_RC"; }
+EOF
+chmod 0755 "$work/vfsetup"
+export SETUP_LOG=$work/vfsetup.log
+write_conf
+echo "vf_setup_command = $work/vfsetup {pf} {vf} {index}" >>"$conf/esfm.conf"
+reset
+rm -f "$SETUP_LOG"
+e $PF init 2
+t_esfm "init 2 with a vf_setup_command exits 0" 0
+t_is "... ran it once per VF with {pf} {vf} {index}, each before the VF was bound" \
+	"$(cat "$SETUP_LOG" 2>/dev/null)" "$PF $(vf 0) 0 driver=
+$PF $(vf 1) 1 driver="
+t_like "... and reports it as a step" "$E_out" "ok +[0-9]+ ms  set up VF 1 \(vf_setup_command\)"
+t_is "... the VFs are bound" "$(numvfs) $(drivers 2)" "2 vfio-pci vfio-pci"
+rm -f "$SETUP_LOG"
+e $PF reconf 3
+t_esfm "reconf 3 exits 0" 0
+t_is "... set up every re-created VF" "$(cut -d' ' -f3 "$SETUP_LOG" 2>/dev/null | tr '\n' ' ')" "0 1 2 "
+SETUP_RC=1 e $PF reconf 2
+t_esfm "a failing vf_setup_command fails the reconf, naming the VF and the program's reason" 1 \
+	"VF 0 \($(vf 0)\): vf_setup_command: .*ERROR: no free interrupt resources for $(vf 0)"
+t_is "... and leaves VF 0 unbound" "$(drv "$(vf 0)")" ""
+e $PF reconf 2
+t_esfm "the next reconf 2 works" 0
+t_is "... 2 VFs on vfio-pci" "$(numvfs) $(drivers 2)" "2 vfio-pci vfio-pci"
+write_conf
+echo "vf_setup_command = vfsetup {pf}" >>"$conf/esfm.conf"
+e pool-check
+t_esfm "a relative vf_setup_command is a configuration error (exit 2)" 2 "esfm\.conf:[0-9]+: .*vf_setup_command"
+write_conf
 
 # === 8. EBUSY, init after VFs vanished ========================================================
 reset

@@ -114,6 +114,8 @@ enum qemu_kind {
 	QEMU_ANCIENT,	  /* CommandNotFound for everything, query-commands included */
 	QEMU_REFUSES,	  /* lists device_pause, but device_pause answers GenericError */
 	QEMU_UNREACHABLE, /* libvirt cannot pass anything on (the test driver's error) */
+	QEMU_NO_RESUME,	  /* pauses, but refuses to resume like esfm's QEMU when it cannot open
+			     the re-created VF's group */
 };
 
 static enum qemu_kind g_qemu[4]; /* by the digit at the end of the domain name */
@@ -169,6 +171,10 @@ int __wrap_virDomainQemuMonitorCommand(virDomainPtr domain, const char *cmd, cha
 		else if (kind == QEMU_REFUSES)
 			reply = "{\"error\":{\"class\":\"GenericError\",\"desc\":\"Device is "
 				"busy\"}}";
+		else if (kind == QEMU_NO_RESUME && strstr(cmd, "\"pause\":false"))
+			reply = "{\"error\":{\"class\":\"GenericError\",\"desc\":\"cannot "
+				"resume, the device stays paused: failed to open /dev/vfio/12: No "
+				"such file or directory\"}}";
 		else
 			reply = "{\"return\":{},\"id\":\"libvirt-10\"}";
 	} else {
@@ -681,6 +687,36 @@ static void test_resume_after_failure_names_the_real_cause(void **state)
 }
 
 /*
+ * A device QEMU cannot resume (its re-created VF landed in an IOMMU group that
+ * libvirt never gave this QEMU, say) is replaced through libvirt: hot-unplugged
+ * and attached again. The test driver cannot detach, so here the replacement
+ * fails and says so; the other guest's device is still resumed.
+ */
+static void test_refused_resume_is_replaced_by_unplug_and_attach(void **state)
+{
+	struct esfm_err err = {0};
+	int r;
+
+	(void)state;
+	SKIP_IF_NEEDED();
+	g_qemu[0] = QEMU_NO_RESUME;
+	write_two_guests(false);
+	r = reconf(3, true, &err);
+	assert_int_equal(r, -1);
+	assert_int_equal(
+		warned("VM 'everestg0': VF 0 cannot be resumed (device_pause ua-esfm-fpga0-0 off: "
+		       "QEMU refused the command: GenericError: cannot resume, the device stays "
+		       "paused: failed to open /dev/vfio/12: No such file or directory); "
+		       "hot-unplugging and re-attaching it instead",
+		       false),
+		1);
+	if (!strstr(err.msg, "resume VF 0 in 'everestg0' (ua-esfm-fpga0-0): cannot replace the "
+			     "paused device by hot-unplug: "))
+		fail_msg("error: '%s'", err.msg);
+	assert_int_equal(warned("VF 1 resumed in 'everestg1' after the failure", false), 1);
+}
+
+/*
  * Several VFs in one guest, with the aliases the guest has (an esfm one and
  * somebody else's): each is paused and resumed by its own alias, never a
  * fixed hostdev0.
@@ -955,6 +991,7 @@ int main(void)
 		T(test_device_pause_refused),
 		T(test_unreachable_qemu_is_named_with_the_reason),
 		T(test_resume_after_failure_names_the_real_cause),
+		T(test_refused_resume_is_replaced_by_unplug_and_attach),
 		T(test_several_vfs_in_one_vm),
 		T(test_stopped_vm_is_left_alone),
 		T(test_without_pause_no_qmp),

@@ -9,6 +9,9 @@
 #                                 the PF
 #   e2e_esfm_begin DOMAIN...      a scenario's start: sets pf (bails out without an SR-IOV PF),
 #                                 esfm and hooklog; e2e_esfm_cleanup of the DOMAINs now and at exit
+#   esfm_ LABEL RC ARGS...        runs $esfm (default /usr/local/bin/esfm) with ARGS (E_out, E_err,
+#                                 E_rc as t_run sets them), appends it to the artifact esfm.log
+#                                 and checks that it exited RC
 E2E_ESFM_HOOKLOG=/var/log/esfm-hook.log
 
 e2e_esfm_install() {
@@ -48,4 +51,13 @@ e2e_esfm_begin() {
 	# shellcheck disable=SC2064 # the PF and the domain names are known now
 	trap "e2e_esfm_cleanup '$pf' $*" EXIT
 	e2e_esfm_cleanup "$pf"
+}
+
+esfm_() {
+	local label=$1 want=$2
+	shift 2
+	t_run E timeout 300 "${esfm:-/usr/local/bin/esfm}" "$@"
+	printf '$ esfm %s\n%s\n%s\n' "$*" "$E_out" "$E_err" >>"$E2E_ARTIFACTS/esfm.log"
+	t_is "$label (exit $want)" "$E_rc" "$want"
+	[ "$E_rc" = "$want" ] || t_diag "$E_out" "$E_err"
 }

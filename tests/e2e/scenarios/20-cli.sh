@@ -31,14 +31,6 @@ in_order() {
 	done
 }
 ident() { printf 'esfm-vf,pool=nvme0,index=%s,pf=%s' "$1" "$pf"; } # VF $1's identity port
-esfm_() { # label expected-rc args...: runs esfm, records output as artifact
-	local label=$1 want=$2
-	shift 2
-	t_run E timeout 300 $esfm "$@"
-	printf '$ esfm %s\n%s\n%s\n' "$*" "$E_out" "$E_err" >>"$E2E_ARTIFACTS/esfm.log"
-	t_is "$label (exit $want)" "$E_rc" "$want"
-	[ "$E_rc" = "$want" ] || t_diag "$E_out" "$E_err"
-}
 
 # One boot at a time (l2_start_linux waits for each): L2 boots under nested KVM share L1's two
 # CPUs, and three at once took longer than a boot may take (tests/e2e/README.md).

@@ -24,10 +24,7 @@
 
 #include "hookscan.h"
 #include "novascan.h"
-
-#ifndef ESFM_SYSCONFDIR
-#define ESFM_SYSCONFDIR "/etc/esfm"
-#endif
+#include "paths.h" /* macros only: the front links nothing of src/ */
 
 #define INPUT_MAX (16u << 20)
 

@@ -58,7 +58,7 @@ struct esfm_domain {
 	/* esfm's VF identity channels (<channel> aliases ua-esfmid-..., see hostdev.h) */
 	char identity[ESFM_MAX_VFS_PER_VM][ESFM_ALIAS_MAX];
 	size_t nidentity;
-	bool vserial;		    /* has a virtio-serial controller (identity channels need one) */
+	bool vserial; /* has a virtio-serial controller (identity channels need one) */
 	struct esfm_nova_meta nova; /* <nova:instance>, if any */
 };
 

@@ -55,12 +55,7 @@ static int identity_of(struct worker *w, const struct esfm_allocation *a, struct
 	if (esfm_pool_load(&w->ctx->conf, a->pool, pool, err) < 0 ||
 	    esfm_vfpool_update(w->ctx, a->pool, "esfm-hook-worker", read_flashed, f, err) < 0)
 		return -1;
-	*id = (struct esfm_vf_identity){
-		.pool = a->pool,
-		.index = a->index,
-		.pf = pool->pf,
-		.kind = esfm_identity_kind(f->bitstream, f->kind, pool->bitstream_kind),
-	};
+	*id = esfm_identity_of(pool, a->index, f->bitstream, f->kind);
 	return 0;
 }
 

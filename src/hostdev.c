@@ -44,6 +44,17 @@ const char *esfm_identity_kind(const char *flashed, const char *flashed_kind, co
 	return pool_kind ? pool_kind : "";
 }
 
+struct esfm_vf_identity esfm_identity_of(const struct esfm_pool *pool, unsigned index,
+					 const char *flashed, const char *flashed_kind)
+{
+	return (struct esfm_vf_identity){
+		.pool = pool->name,
+		.index = index,
+		.pf = pool->pf,
+		.kind = esfm_identity_kind(flashed, flashed_kind, pool->bitstream_kind),
+	};
+}
+
 int esfm_identity_name(const struct esfm_vf_identity *id, char *buf, size_t len,
 		       struct esfm_err *err)
 {

@@ -22,6 +22,7 @@
 
 #include "err.h"
 #include "pci.h"
+#include "pool.h"
 #include "sizes.h"
 
 #define ESFM_ALIAS_PREFIX "ua-esfm-"
@@ -69,6 +70,10 @@ struct esfm_vf_identity {
  */
 const char *esfm_identity_kind(const char *flashed, const char *flashed_kind,
 			       const char *pool_kind);
+
+/* What the guest holding VF @index of @pool is told (kind by esfm_identity_kind). */
+struct esfm_vf_identity esfm_identity_of(const struct esfm_pool *pool, unsigned index,
+					 const char *flashed, const char *flashed_kind);
 
 /* "ua-esfmid-<pool>-<index>" ('.' in the pool name as '_', like the hostdev alias). */
 int esfm_identity_alias(const char *pool, unsigned index, char *buf, size_t len,

@@ -361,13 +361,7 @@ static int prepare_pf(struct change *c, struct esfm_err *err)
 /* What the guest holding VF @i is told: after a flash, the new bitstream's kind. */
 static struct esfm_vf_identity identity_of(const struct change *c, unsigned i)
 {
-	return (struct esfm_vf_identity){
-		.pool = c->pool.name,
-		.index = i,
-		.pf = c->pool.pf,
-		.kind = esfm_identity_kind(c->st.bitstream, c->st.bitstream_kind,
-					   c->pool.bitstream_kind),
-	};
+	return esfm_identity_of(&c->pool, i, c->st.bitstream, c->st.bitstream_kind);
 }
 
 /* The identity goes before its VF (a guest never reads the name of a VF it lacks). */

@@ -329,12 +329,8 @@ static void fix_identity(struct esfm_ctx *ctx, struct esfm_virt *v, const struct
 			 const struct esfm_identity_fix *fix, unsigned flags,
 			 const struct esfm_ui *ui)
 {
-	struct esfm_vf_identity id = {
-		.pool = pool->name,
-		.index = fix->index,
-		.pf = pool->pf,
-		.kind = esfm_identity_kind(st->bitstream, st->bitstream_kind, pool->bitstream_kind),
-	};
+	struct esfm_vf_identity id =
+		esfm_identity_of(pool, fix->index, st->bitstream, st->bitstream_kind);
 	char text[ESFM_NAME_MAX + ESFM_DOM_NAME_MAX + 128];
 	struct esfm_err e = {0};
 	virDomainPtr dom;

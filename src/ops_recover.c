@@ -122,12 +122,8 @@ static int give_back(struct esfm_ctx *ctx, struct esfm_virt *v, const struct esf
 		     const struct esfm_ui *ui, struct esfm_err *err)
 {
 	_cleanup_free_ char *xml = NULL;
-	struct esfm_vf_identity id = {
-		.pool = pool->name,
-		.index = t->index,
-		.pf = pool->pf,
-		.kind = esfm_identity_kind(to->bitstream, to->bitstream_kind, pool->bitstream_kind),
-	};
+	struct esfm_vf_identity id =
+		esfm_identity_of(pool, t->index, to->bitstream, to->bitstream_kind);
 	struct esfm_err w = {0};
 	struct esfm_pci_addr a;
 	virDomainPtr dom = NULL;

@@ -53,13 +53,7 @@ static int begin(struct one *o, const struct esfm_pci_addr *pf, const char *who,
 /* What the guest is told about VF o->idx. */
 static struct esfm_vf_identity identity_of(const struct one *o)
 {
-	return (struct esfm_vf_identity){
-		.pool = o->pool.name,
-		.index = o->idx,
-		.pf = o->pool.pf,
-		.kind = esfm_identity_kind(o->view.bitstream, o->view.bitstream_kind,
-					   o->pool.bitstream_kind),
-	};
+	return esfm_identity_of(&o->pool, o->idx, o->view.bitstream, o->view.bitstream_kind);
 }
 
 static void end(struct one *o)

@@ -749,6 +749,22 @@ static void test_identity_kind(void **state)
 	assert_string_equal(esfm_identity_kind(NULL, NULL, NULL), "");
 }
 
+/* esfm_identity_of: the pool's name and PF, the index, and the kind by the rule above. */
+static void test_identity_of(void **state)
+{
+	struct esfm_pool pool = {.name = "fpga0", .pf = {0, 0x83, 0, 0}, .bitstream_kind = "pk"};
+	struct esfm_vf_identity id;
+
+	(void)state;
+	id = esfm_identity_of(&pool, 7, "", "");
+	assert_string_equal(id.pool, "fpga0");
+	assert_int_equal(id.index, 7);
+	assert_int_equal(id.pf.bus, 0x83);
+	assert_string_equal(id.kind, "pk");
+	id = esfm_identity_of(&pool, 7, "/b.bit", "demo");
+	assert_string_equal(id.kind, "demo");
+}
+
 static void write_identity_template(struct fx *fx, const char *content)
 {
 	char p[PATH_MAX];
@@ -871,6 +887,7 @@ int main(void)
 		T(test_identity_name_rejects),
 		T(test_identity_alias),
 		T(test_identity_kind),
+		T(test_identity_of),
 		F(test_identity_xml_from_repo_template),
 		F(test_identity_xml_keeps_backend),
 		F(test_identity_xml_bad_templates),

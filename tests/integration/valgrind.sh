@@ -99,7 +99,7 @@ vgrun "esfm-hook-handler release, Nova instance" 0 '^$' "$(nova fpga.small)" \
 t_is "... freed it" "$(held reserved)" 0
 # The front is linked statically, where memcheck cannot follow malloc; check the same
 # source linked dynamically.
-if cc -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -DESFM_VERSION='"vg"' \
+if cc -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -DESFM_VERSION='"vg"' -I"$top/src" \
 	-o "$work/esfm-hook" "$top/hooks/esfm-hook.c" "$top/hooks/hookscan.c" "$top/hooks/novascan.c" \
 	2>"$work/cc.err"; then
 	vgrun "esfm-hook (front), unannotated" 0 '^$' "<domain><name>x</name></domain>" "$work/esfm-hook" x prepare begin -

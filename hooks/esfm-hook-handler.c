@@ -55,10 +55,10 @@ static int finish(enum hook_op op, const char *domname, struct esfm_err *err)
 
 	esfm_err_format(err, msg, sizeof(msg));
 	if (!may_fail_start(op)) {
-		esfm_err_log("domain '%s': %s", domname, msg);
+		esfm_log_error("domain '%s': %s", domname, msg);
 		return 0;
 	}
-	esfm_err_log("domain '%s': start refused: %s", domname, msg);
+	esfm_log_error("domain '%s': start refused: %s", domname, msg);
 	fprintf(stderr, "esfm: %s\n", msg);
 	return 1;
 }

@@ -36,23 +36,23 @@ int main(int argc, char **argv)
 	}
 	if (esfm_ctx_init(&ctx, &err) < 0) {
 		esfm_logsink_syslog("esfm-hook", ESFM_LOG_INFO);
-		esfm_err_log("attach worker for %s: %s", uuid,
-			     esfm_err_format(&err, msg, sizeof(msg)));
+		esfm_log_error("attach worker for %s: %s", uuid,
+			       esfm_err_format(&err, msg, sizeof(msg)));
 		return 1;
 	}
 	if (ctx.conf.log_file[0]) {
 		/* On failure syslog is installed: the attach (or its undo) must still happen. */
 		if (esfm_logsink_file(ctx.conf.log_file, "esfm-hook", ctx.conf.log_level, &err) < 0)
-			esfm_err_log("attach worker for %s: %s", uuid,
-				     esfm_err_format(&err, msg, sizeof(msg)));
+			esfm_log_error("attach worker for %s: %s", uuid,
+				       esfm_err_format(&err, msg, sizeof(msg)));
 		esfm_err_clear(&err);
 	} else
 		esfm_logsink_syslog("esfm-hook", ctx.conf.log_level);
 	alarm((unsigned)((ctx.conf.attach_timeout_ms + 999) / 1000));
 	r = esfm_hook_worker_attach(&ctx, uuid, &err);
 	if (r < 0)
-		esfm_err_log("attach worker for %s: %s", uuid,
-			     esfm_err_format(&err, msg, sizeof(msg)));
+		esfm_log_error("attach worker for %s: %s", uuid,
+			       esfm_err_format(&err, msg, sizeof(msg)));
 	esfm_ctx_fini(&ctx);
 	return r < 0 ? 1 : 0;
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "paths.h"
@@ -128,9 +130,17 @@ void esfm_cli_usage(FILE *f)
 	      f);
 }
 
-static int usage_error(struct esfm_err *err, const char *fmt, const char *word)
+static int usage_error(struct esfm_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int usage_error(struct esfm_err *err, const char *fmt, ...)
 {
-	esfm_err_set(err, ESFM_ERR_USAGE, 0, fmt, word);
+	char msg[ESFM_ERR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	esfm_err_set(err, ESFM_ERR_USAGE, 0, "%s", msg);
 	return esfm_err_hint(err, "Try 'esfm --help' for more information.");
 }
 
@@ -183,7 +193,7 @@ static int apply_option(const struct option *o, int argc, char *const argv[], in
 		if (!esfm_name_valid(argv[*i]))
 			return usage_error(err, "invalid pool name '%s'", argv[*i]);
 		if (cli->ndrain == ESFM_ARRAY_SIZE(cli->drain))
-			return usage_error(err, "too many --drain options (at most 16)%s", "");
+			return usage_error(err, "too many --drain options (at most 16)");
 		snprintf(cli->drain[cli->ndrain++], sizeof(cli->drain[0]), "%s", argv[*i]);
 	} else if (!strcmp(l, "--queues_num")) {
 		if (take_value(argc, i, argv[*i], err) < 0)
@@ -339,8 +349,8 @@ int esfm_cli_parse(int argc, char *const argv[], struct esfm_cli *cli, struct es
 	}
 	if (!c) {
 		if (cli->has_pf)
-			return usage_error(err, "missing command after the PF%s", "");
-		return usage_error(err, "missing command%s", "");
+			return usage_error(err, "missing command after the PF");
+		return usage_error(err, "missing command");
 	}
 	if (npos < c->nargs) {
 		esfm_err_set(err, ESFM_ERR_USAGE, 0, "missing argument: esfm %s%s",
@@ -348,13 +358,13 @@ int esfm_cli_parse(int argc, char *const argv[], struct esfm_cli *cli, struct es
 		return esfm_err_hint(err, "Try 'esfm --help' for more information.");
 	}
 	if (cli->json && c->cmd != ESFM_CMD_STATUS)
-		return usage_error(err, "--json goes with the status command%s", "");
+		return usage_error(err, "--json goes with the status command");
 	if ((cli->output[0] || cli->ndrain) && c->cmd != ESFM_CMD_NOVA_EXPORT)
 		return usage_error(err, "--output and --drain go with the nova-export command%s",
 				   "");
 	if (c->cmd == ESFM_CMD_NOVA_EXPORT && !cli->output[0])
 		snprintf(cli->output, sizeof(cli->output), NOVA_OUTPUT_DEFAULT);
 	if (cli->opts.bitstream_kind[0] && !cli->opts.bitstream[0])
-		return usage_error(err, "a bitstream kind needs -b <file>%s", "");
+		return usage_error(err, "a bitstream kind needs -b <file>");
 	return 0;
 }

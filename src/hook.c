@@ -12,8 +12,8 @@ static void log_failure(const char *what, const struct esfm_domain *dom, struct 
 {
 	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 64];
 
-	esfm_err_log("%s for domain '%s' (%s) failed: %s", what, dom->name, dom->uuid,
-		     esfm_err_format(e, msg, sizeof(msg)));
+	esfm_log_error("%s for domain '%s' (%s) failed: %s", what, dom->name, dom->uuid,
+		       esfm_err_format(e, msg, sizeof(msg)));
 }
 
 int esfm_hook_prepare(struct esfm_ctx *ctx, const struct esfm_domain *dom, struct esfm_err *err)

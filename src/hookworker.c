@@ -123,14 +123,15 @@ static void attach_pool(struct worker *w, const char *pool)
 		}
 		esfm_err_prefix(&err, "pool '%s': VF %u (%s)", pool, held[i].index,
 				esfm_pci_addr_str(&held[i].addr, a));
-		esfm_err_log("attach to domain '%s' (%s) failed: %s", w->info.name, w->info.uuid,
-			     esfm_err_format(&err, msg, sizeof(msg)));
+		esfm_log_error("attach to domain '%s' (%s) failed: %s", w->info.name, w->info.uuid,
+			       esfm_err_format(&err, msg, sizeof(msg)));
 		record_failure(w, pool, &err);
 		esfm_err_clear(&err);
 		if (esfm_vfpool_release(w->ctx, pool, w->info.uuid, (int)held[i].index,
 					ESFM_ORIGIN_MASK(ESFM_ORIGIN_HOOK), &freed, &err) < 0)
-			esfm_err_log("pool '%s': cannot free VF %u after the failed attach: %s",
-				     pool, held[i].index, esfm_err_format(&err, msg, sizeof(msg)));
+			esfm_log_error("pool '%s': cannot free VF %u after the failed attach: %s",
+				       pool, held[i].index,
+				       esfm_err_format(&err, msg, sizeof(msg)));
 	}
 }
 
@@ -144,8 +145,8 @@ static void publish(struct worker *w)
 				       w->error[0] ? w->error_pool : NULL,
 				       w->error[0] ? w->error : NULL, &xml, &err) < 0 ||
 	    esfm_virt_set_metadata(w->dom, xml, ESFM_VIRT_LIVE, &err) < 0)
-		esfm_err_log("domain '%s': cannot record allocations in live metadata: %s",
-			     w->info.name, esfm_err_format(&err, msg, sizeof(msg)));
+		esfm_log_error("domain '%s': cannot record allocations in live metadata: %s",
+			       w->info.name, esfm_err_format(&err, msg, sizeof(msg)));
 }
 
 int esfm_hook_worker_attach(struct esfm_ctx *ctx, const char *uuid, struct esfm_err *err)

@@ -30,10 +30,10 @@ void esfm_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 
 /* Parse "err", "warning", "notice", "info", "debug". Returns -1 if unknown. */
 int esfm_log_level_parse(const char *s);
 
-#define esfm_err_log(...) esfm_log(ESFM_LOG_ERR, __VA_ARGS__)
-#define esfm_warn(...)	  esfm_log(ESFM_LOG_WARNING, __VA_ARGS__)
-#define esfm_notice(...)  esfm_log(ESFM_LOG_NOTICE, __VA_ARGS__)
-#define esfm_info(...)	  esfm_log(ESFM_LOG_INFO, __VA_ARGS__)
-#define esfm_debug(...)	  esfm_log(ESFM_LOG_DEBUG, __VA_ARGS__)
+#define esfm_log_error(...) esfm_log(ESFM_LOG_ERR, __VA_ARGS__)
+#define esfm_warn(...)	    esfm_log(ESFM_LOG_WARNING, __VA_ARGS__)
+#define esfm_notice(...)    esfm_log(ESFM_LOG_NOTICE, __VA_ARGS__)
+#define esfm_info(...)	    esfm_log(ESFM_LOG_INFO, __VA_ARGS__)
+#define esfm_debug(...)	    esfm_log(ESFM_LOG_DEBUG, __VA_ARGS__)
 
 #endif

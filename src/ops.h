@@ -6,7 +6,7 @@
  * while holding a pool lock: the lock guards short read-modify-write cycles
  * of the ledger only; init, reconf, attach and detach mark the pool busy for
  * their run instead, so a hook prepare arriving meanwhile refuses at once
- * with "pool ... is being reconfigured by ...". Progress and confirmation go
+ * with "pool ... is in use by ...". Progress and confirmation go
  * through callbacks the CLI installs; nothing here prints.
  */
 #ifndef ESFM_OPS_H

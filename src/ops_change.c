@@ -41,9 +41,9 @@ struct change {
 	unsigned old_qmax; /* before the change, 0 if unknown: a reconf -b restores it */
 };
 
-static void warn(const struct esfm_ui *ui, const char *fmt, ...)
+static void report_warning(const struct esfm_ui *ui, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-static void warn(const struct esfm_ui *ui, const char *fmt, ...)
+static void report_warning(const struct esfm_ui *ui, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -96,19 +96,24 @@ static int lookup_targets(struct change *c, struct esfm_err *err)
 	}
 	if (!nmissing)
 		return 0;
-	if (!c->opts->yes) {
-		esfm_err_set(err, ESFM_ERR_NOTFOUND, 0, "VM%s %s not found",
-			     nmissing > 1 ? "s" : "", missing);
-		return esfm_err_hint(err,
-				     "define %s, use -vm to name another base, or rerun with -y to "
-				     "leave %s VF%s unattached",
-				     nmissing > 1 ? "them" : "it", nmissing > 1 ? "those" : "that",
-				     nmissing > 1 ? "s" : "");
+	if (c->opts->yes) {
+		if (nmissing == 1)
+			report_warning(c->ui, "VM '%s' not found; its VF stays unattached",
+				       missing);
+		else
+			report_warning(c->ui, "VMs %s not found; their VFs stay unattached",
+				       missing);
+		return 0;
 	}
-	warn(c->ui, "VM%s %s not found; %s VF%s stay%s unattached", nmissing > 1 ? "s" : "",
-	     missing, nmissing > 1 ? "those" : "that", nmissing > 1 ? "s" : "",
-	     nmissing > 1 ? "" : "s");
-	return 0;
+	if (nmissing == 1) {
+		esfm_err_set(err, ESFM_ERR_NOTFOUND, 0, "VM '%s' not found", missing);
+		return esfm_err_hint(err,
+				     "define it, use -vm to name another base, or rerun with -y "
+				     "to leave its VF unattached");
+	}
+	esfm_err_set(err, ESFM_ERR_NOTFOUND, 0, "VMs %s not found", missing);
+	return esfm_err_hint(err, "define them, use -vm to name another base, or rerun with -y to "
+				  "leave their VFs unattached");
 }
 
 static int build_holders(struct change *c, struct esfm_err *err)
@@ -162,12 +167,15 @@ static void probe_pause(struct change *c)
 		if (h->can_pause)
 			continue;
 		if (e.cls != ESFM_ERR_NONE)
-			warn(c->ui, "VM '%s': cannot query device_pause: %s; hot-unplugging VF %zu",
-			     h->vm, esfm_err_format(&e, msg, sizeof(msg)), i);
+			report_warning(
+				c->ui,
+				"VM '%s': cannot query device_pause: %s; hot-unplugging VF %zu",
+				h->vm, esfm_err_format(&e, msg, sizeof(msg)), i);
 		else
-			warn(c->ui,
-			     "VM '%s': QEMU has no device_pause; hot-unplugging VF %zu instead",
-			     h->vm, i);
+			report_warning(
+				c->ui,
+				"VM '%s': QEMU has no device_pause; hot-unplugging VF %zu instead",
+				h->vm, i);
 	}
 }
 
@@ -248,9 +256,12 @@ static int confirm(struct change *c, struct esfm_err *err)
 	}
 	if (!n || c->opts->yes)
 		return 0;
-	snprintf(question, sizeof(question),
-		 "this removes the VFs of %zu running VM%s for a moment (%s)", n, n > 1 ? "s" : "",
-		 names);
+	if (n == 1)
+		snprintf(question, sizeof(question),
+			 "this removes the VFs of the running VM %s for a moment", names);
+	else
+		snprintf(question, sizeof(question),
+			 "this removes the VFs of %zu running VMs for a moment (%s)", n, names);
 	if (c->ui && c->ui->confirm) {
 		if (c->ui->confirm(c->ui->data, question))
 			return 0;
@@ -414,12 +425,13 @@ static int setup_vf(struct change *c, unsigned i, const struct esfm_pci_addr *a,
 static int replace_paused(struct change *c, const struct esfm_step *s, virDomainPtr dom,
 			  struct esfm_err *err)
 {
-	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8], alias[96];
+	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8], alias[ESFM_ALIAS_MAX];
 	_cleanup_free_ char *xml = NULL;
 
-	warn(c->ui,
-	     "VM '%s': VF %u cannot be resumed (%s); hot-unplugging and re-attaching it instead",
-	     s->vm, s->index, esfm_err_format(err, msg, sizeof(msg)));
+	report_warning(
+		c->ui,
+		"VM '%s': VF %u cannot be resumed (%s); hot-unplugging and re-attaching it instead",
+		s->vm, s->index, esfm_err_format(err, msg, sizeof(msg)));
 	*err = (struct esfm_err){0};
 	drop_identity(c, dom, s->index, ESFM_VIRT_LIVE);
 	if (esfm_virt_detach_alias(dom, s->alias, ESFM_VIRT_LIVE, c->opts->detach_timeout_ms, err) <
@@ -436,7 +448,7 @@ static int do_step(struct change *c, const struct esfm_step *s, struct esfm_err 
 	_cleanup_free_ char *xml = NULL;
 	struct esfm_pci_addr a;
 	virDomainPtr dom = NULL;
-	char alias[96];
+	char alias[ESFM_ALIAS_MAX];
 	int r = -1;
 
 	switch (s->kind) {
@@ -523,7 +535,7 @@ static int give_back(struct change *c, const struct esfm_step *s, virDomainPtr d
 		     struct esfm_err *err)
 {
 	_cleanup_free_ char *xml = NULL;
-	char alias[96];
+	char alias[ESFM_ALIAS_MAX];
 
 	if (s->kind == ESFM_STEP_PAUSE)
 		return esfm_virt_device_pause(dom, s->alias, false, err);
@@ -551,27 +563,29 @@ static void resume_after_failure(struct change *c)
 		if ((!paused && s->kind != ESFM_STEP_UNPLUG) || undone_later(c, i))
 			continue;
 		if (vf_addr(c, s->index, &a, &e) == 0 && !esfm_pci_dev_exists(c->ctx->sysfs, &a)) {
-			warn(c->ui,
-			     "VF %u stays %s '%s': its VF is gone; run reconf again to give it "
-			     "back",
-			     s->index, paused ? "paused in" : "unplugged from", s->vm);
+			report_warning(
+				c->ui,
+				"VF %u stays %s '%s': its VF is gone; run reconf again to give it "
+				"back",
+				s->index, paused ? "paused in" : "unplugged from", s->vm);
 			continue;
 		}
 		if (e.cls != ESFM_ERR_NONE ||
 		    esfm_pci_bind_driver(c->ctx->sysfs, &a, c->pool.driver, &e) < 0 ||
 		    with_domain(c, s->vm, &dom, &e) < 0) {
-			warn(c->ui, "VF %u stays %s '%s': %s; run reconf again to give it back",
-			     s->index, paused ? "paused in" : "unplugged from", s->vm,
-			     esfm_err_format(&e, msg, sizeof(msg)));
+			report_warning(c->ui,
+				       "VF %u stays %s '%s': %s; run reconf again to give it back",
+				       s->index, paused ? "paused in" : "unplugged from", s->vm,
+				       esfm_err_format(&e, msg, sizeof(msg)));
 			continue;
 		}
 		if (give_back(c, s, dom, &e) < 0)
-			warn(c->ui, "VF %u stays %s '%s': %s", s->index,
-			     paused ? "paused in" : "unplugged from", s->vm,
-			     esfm_err_format(&e, msg, sizeof(msg)));
+			report_warning(c->ui, "VF %u stays %s '%s': %s", s->index,
+				       paused ? "paused in" : "unplugged from", s->vm,
+				       esfm_err_format(&e, msg, sizeof(msg)));
 		else
-			warn(c->ui, "VF %u %s '%s' after the failure", s->index,
-			     paused ? "resumed in" : "re-attached to", s->vm);
+			report_warning(c->ui, "VF %u %s '%s' after the failure", s->index,
+				       paused ? "resumed in" : "re-attached to", s->vm);
 		virDomainFree(dom);
 	}
 }
@@ -661,7 +675,7 @@ static int record(struct esfm_pool_state *st, void *data, struct esfm_err *err)
 	}
 	for (size_t i = 0; i < c->ndone; i++) {
 		const struct esfm_step *s = &c->plan.steps[i];
-		char alias[96];
+		char alias[ESFM_ALIAS_MAX];
 
 		if (s->kind != ESFM_STEP_ATTACH)
 			continue;
@@ -758,8 +772,8 @@ static void refresh_metadata(struct change *c)
 		if (!h->held || h->origin != ESFM_ORIGIN_HOOK || !h->running)
 			continue;
 		if (refresh_one(c, h, &e) < 0)
-			warn(c->ui, "VM '%s': its live esfm metadata is not updated: %s", h->vm,
-			     esfm_err_format(&e, msg, sizeof(msg)));
+			report_warning(c->ui, "VM '%s': its live esfm metadata is not updated: %s",
+				       h->vm, esfm_err_format(&e, msg, sizeof(msg)));
 	}
 }
 
@@ -853,9 +867,10 @@ static int run_change(struct change *c, const char *what, struct esfm_err *err)
 	esfm_proc_defer_signals(&sigs);
 	r = run_plan(c, err);
 	if (r == 0 && esfm_proc_deferred_signal())
-		warn(c->ui,
-		     "%s received while the VFs were re-created: the change was finished first",
-		     signal_name(esfm_proc_deferred_signal()));
+		report_warning(
+			c->ui,
+			"%s received while the VFs were re-created: the change was finished first",
+			signal_name(esfm_proc_deferred_signal()));
 	esfm_proc_restore_signals(&sigs);
 	if (r == 0) {
 		r = esfm_vfpool_update(c->ctx, c->pool.name, what, record, c, err);

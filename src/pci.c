@@ -551,8 +551,10 @@ int esfm_pci_bind_driver(const struct esfm_sysfs *sysfs, const struct esfm_pci_a
 	if (esfm_pci_get_driver(sysfs, addr, current, sizeof(current), err) < 0)
 		goto fail;
 	if (strcmp(current, driver)) {
-		esfm_err_set(err, ESFM_ERR_FAILED, 0, "probe left it %s%s",
-			     current[0] ? "bound to " : "unbound", current);
+		if (current[0])
+			esfm_err_set(err, ESFM_ERR_FAILED, 0, "probe left it bound to %s", current);
+		else
+			esfm_err_set(err, ESFM_ERR_FAILED, 0, "probe left it unbound");
 		esfm_err_hint(err, "is the %s module loaded? (modprobe %s)", driver, driver);
 		goto fail;
 	}

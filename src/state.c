@@ -129,8 +129,12 @@ int esfm_state_lock(const char *state_dir, const char *pool, const char *who, lo
 		if (esfm_now_ms() >= deadline) {
 			read_holder(fd, holder, sizeof(holder));
 			close(fd);
-			esfm_err_set(err, ESFM_ERR_BUSY, 0, "pool '%s' is being reconfigured%s%s",
-				     pool, holder[0] ? " by " : "", holder);
+			if (holder[0])
+				esfm_err_set(err, ESFM_ERR_BUSY, 0, "pool '%s' is in use by %s",
+					     pool, holder);
+			else
+				esfm_err_set(err, ESFM_ERR_BUSY, 0,
+					     "pool '%s' is in use by another esfm command", pool);
 			return esfm_err_hint(err, "try again when it is done");
 		}
 		esfm_sleep_ms(20);

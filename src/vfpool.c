@@ -109,8 +109,8 @@ int esfm_vfpool_check_busy(struct esfm_pool_state *st, struct esfm_err *err)
 	}
 	if (st->busy.pid == (long)getpid())
 		return 0;
-	esfm_err_set(err, ESFM_ERR_BUSY, 0, "pool '%s' is being reconfigured by %s (pid %ld)",
-		     st->pool, st->busy.what, st->busy.pid);
+	esfm_err_set(err, ESFM_ERR_BUSY, 0, "pool '%s' is in use by %s (pid %ld)", st->pool,
+		     st->busy.what, st->busy.pid);
 	return esfm_err_hint(err, "try again when it is done");
 }
 

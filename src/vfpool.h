@@ -103,7 +103,7 @@ int esfm_vfpool_reconcile(struct esfm_ctx *ctx, const char *pool, const struct e
 /*
  * The pool's busy mark in @st: 0 if none or ours; a mark whose process is
  * gone is cleared (0); BUSY naming the operation and its pid otherwise:
- *   pool 'fpga0' is being reconfigured by esfm reconf (pid 42); try again when it is done
+ *   pool 'fpga0' is in use by esfm reconf (pid 42); try again when it is done
  */
 int esfm_vfpool_check_busy(struct esfm_pool_state *st, struct esfm_err *err);
 

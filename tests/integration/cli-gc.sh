@@ -85,7 +85,7 @@ sed -i 's/^lock_timeout_ms.*//' "$work/conf/esfm.conf"
 echo "lock_timeout_ms = 300" >>"$work/conf/esfm.conf"
 t_run G4 "$E" pool-gc fpga0
 t_is "while the pool is locked: exit 3 (busy)" "$G4_rc" 3
-t_like "... saying it is being reconfigured" "$G4_err" "pool 'fpga0' is being reconfigured"
+t_like "... saying it is in use" "$G4_err" "pool 'fpga0' is in use"
 flock -u 9
 exec 9>&-
 t_done

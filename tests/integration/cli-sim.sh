@@ -256,10 +256,11 @@ t_esfm "9 VFs on a PF with sriov_totalvfs 8: exit 2, 'at most 8'" 2 "cannot crea
 e $PF reconf 9 -y
 t_esfm "... reconf 9 too" 2 "at most 8 VFs"
 e $PF init 5
-t_esfm "init 5 with everestg4 missing: exit 1 naming it" 1 "VM everestg4 not found"
-t_like "... with what to do" "$E_err" "rerun with -y"
+t_esfm "init 5 with everestg4 missing: exit 1 naming it" 1 \
+	"^esfm: VM 'everestg4' not found; define it, use -vm to name another base, or rerun with -y to leave its VF unattached$"
 e $PF init 6
-t_esfm "init 6: both missing VMs named" 1 "VMs everestg4, everestg5 not found"
+t_esfm "init 6: both missing VMs named" 1 \
+	"^esfm: VMs everestg4, everestg5 not found; define them, use -vm to name another base, or rerun with -y to leave their VFs unattached$"
 e $PF init 2 -vm nope
 t_esfm "-vm nope: nope0 and nope1 named" 1 "VMs nope0, nope1 not found"
 t_is "nothing was written to sysfs" "$(sim_log)" ""
@@ -380,6 +381,8 @@ e $PF init 2 -vm nobody -y
 t_esfm "init 2 -vm nobody -y: VMs missing, goes on" 0
 t_is "... the missing VMs are named in one warning line" \
 	"$(count_lines "$E_err" 'nobody0, nobody1 not found')" 1
+t_like "... which says their VFs stay unattached" "$E_err" \
+	"VMs nobody0, nobody1 not found; their VFs stay unattached"
 t_is "... VFs free" "$(numvfs) $(drivers 2)" "2 vfio-pci vfio-pci"
 e $PF attach 1 everestg3
 t_esfm "attach 1 everestg3 (stopped) exits 0" 0
@@ -660,8 +663,8 @@ h0=$(now_ms)
 h_rc=$?
 h_ms=$(($(now_ms) - h0))
 t_is "a hook prepare meanwhile is refused: exit 1" "$h_rc" 1
-t_like "... 'pool fpga0 is being reconfigured by esfm reconf'" "$(cat "$work/h.err")" \
-	"^esfm: pool 'fpga0' is being reconfigured by esfm reconf \(pid [0-9]+\); try again when it is done$"
+t_like "... 'pool fpga0 is in use by esfm reconf'" "$(cat "$work/h.err")" \
+	"^esfm: pool 'fpga0' is in use by esfm reconf \(pid [0-9]+\); try again when it is done$"
 echo "# the refused prepare took $h_ms ms (it does not wait for the operation)"
 wait "$bg"
 bg_rc=$?

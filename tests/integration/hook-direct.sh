@@ -684,8 +684,8 @@ done
 t_like "vm-d1's prepare holds the lock, named in the lock file" "$(cat "$state/fpga0.lock")" \
 	"^esfm-hook prepare 'vm-d1' \(pid [0-9]+\)$"
 hook vm-d2 prepare begin "$work/d2.xml"
-t_refused "a concurrent prepare is refused: pool 'fpga0' is being reconfigured by vm-d1's hook" \
-	"^esfm: pool 'fpga0' is being reconfigured by esfm-hook prepare 'vm-d1' \(pid [0-9]+\); try again when it is done$"
+t_refused "a concurrent prepare is refused: pool 'fpga0' is in use by vm-d1's hook" \
+	"^esfm: pool 'fpga0' is in use by esfm-hook prepare 'vm-d1' \(pid [0-9]+\); try again when it is done$"
 t_like "... after lock_timeout_ms, not hanging (${h_ms} ms)" "$h_ms" '^([5-9][0-9]{2}|[12][0-9]{3})$'
 wait "$d1_pid"
 d1_rc=$?
@@ -701,8 +701,8 @@ exec 9<>"$state/fpga0.lock"
 flock -x 9
 printf 'esfm reconf (pid %s)\n' "$$" >"$state/fpga0.lock"
 hook vm-a prepare begin "$work/a.xml"
-t_refused "prepare while the lock is held elsewhere: 'pool fpga0 is being reconfigured', exit 1" \
-	"^esfm: pool 'fpga0' is being reconfigured by esfm reconf \(pid $$\); try again when it is done$"
+t_refused "prepare while the lock is held elsewhere: 'pool fpga0 is in use', exit 1" \
+	"^esfm: pool 'fpga0' is in use by esfm reconf \(pid $$\); try again when it is done$"
 t_like "... in bounded time, not hanging (${h_ms} ms, lock_timeout_ms 500)" "$h_ms" '^([5-9][0-9]{2}|[12][0-9]{3})$'
 hook vm-a release end "$work/a.xml"
 t_silent "release while the lock is held exits 0 (never fails a stop)"

@@ -470,7 +470,7 @@ static void test_lock_busy_same_process(void **state)
 	assert_int_equal(esfm_state_lock(fx->dir, "fpga0", "hook", 0, &fx->lock2, &fx->err), -1);
 	assert_int_equal(fx->err.cls, ESFM_ERR_BUSY);
 	assert_int_equal(fx->lock2.fd, -1);
-	snprintf(want, sizeof(want), "pool 'fpga0' is being reconfigured by esfm reconf (pid %ld)",
+	snprintf(want, sizeof(want), "pool 'fpga0' is in use by esfm reconf (pid %ld)",
 		 (long)getpid());
 	assert_string_equal(fx->err.msg, want);
 	assert_string_not_equal(fx->err.hint, "");
@@ -504,7 +504,7 @@ static void test_lock_busy_other_process(void **state)
 	assert_true(now_ms() - t0 < 1000);
 	assert_int_equal(fx->err.cls, ESFM_ERR_BUSY);
 	assert_int_equal(fx->lock.fd, -1);
-	snprintf(want, sizeof(want), "pool 'fpga0' is being reconfigured by esfm reconf (pid %ld)",
+	snprintf(want, sizeof(want), "pool 'fpga0' is in use by esfm reconf (pid %ld)",
 		 (long)fx->child);
 	assert_string_equal(fx->err.msg, want);
 	assert_string_not_equal(fx->err.hint, "");
@@ -543,7 +543,7 @@ static void test_lock_times_out(void **state)
 	assert_true(waited >= 290);
 	assert_true(waited < 3000);
 	snprintf(want, sizeof(want),
-		 "pool 'fpga0' is being reconfigured by esfm reconf --pause (pid %ld)",
+		 "pool 'fpga0' is in use by esfm reconf --pause (pid %ld)",
 		 (long)fx->child);
 	assert_string_equal(fx->err.msg, want);
 	reap_holder(fx);

@@ -251,7 +251,7 @@ int esfm_domxml_annotation_xml(const struct esfm_domain *dom, const struct esfm_
 {
 	_cleanup_xmldoc_ xmlDocPtr doc = xmlNewDoc(BAD_CAST "1.0");
 	xmlNodePtr root;
-	xmlNsPtr ns = NULL; /* virDomainSetMetadata puts the element in our namespace itself */
+	xmlNsPtr ns = NULL; /* libvirt puts the element in our namespace itself */
 	char v[32];
 
 	if (!doc || !(root = xmlNewNode(NULL, BAD_CAST "vf")))

@@ -10,7 +10,7 @@
 /* How long a removed port may stay in the live XML (QEMU unplugs it without the guest). */
 #define IDENTITY_GONE_MS 5000
 
-int esfm_guestdev_add_identity(virDomainPtr dom, const char *template_dir,
+int esfm_guestdev_add_identity(struct esfm_virt_dom *dom, const char *template_dir,
 			       const struct esfm_vf_identity *id, unsigned flags,
 			       struct esfm_err *err)
 {
@@ -40,9 +40,9 @@ int esfm_guestdev_add_identity(virDomainPtr dom, const char *template_dir,
 	return 0;
 }
 
-int esfm_guestdev_attach(virDomainPtr dom, const char *template_dir, const char *hostdev_xml,
-			 const struct esfm_vf_identity *id, unsigned flags, bool *warned,
-			 struct esfm_err *warn, struct esfm_err *err)
+int esfm_guestdev_attach(struct esfm_virt_dom *dom, const char *template_dir,
+			 const char *hostdev_xml, const struct esfm_vf_identity *id, unsigned flags,
+			 bool *warned, struct esfm_err *warn, struct esfm_err *err)
 {
 	*warned = false;
 	if (esfm_virt_attach(dom, hostdev_xml, flags, err) < 0)
@@ -60,8 +60,8 @@ int esfm_guestdev_attach(virDomainPtr dom, const char *template_dir, const char 
 	return 0;
 }
 
-int esfm_guestdev_drop_identity(virDomainPtr dom, const struct esfm_vf_identity *id, unsigned flags,
-				struct esfm_err *err)
+int esfm_guestdev_drop_identity(struct esfm_virt_dom *dom, const struct esfm_vf_identity *id,
+				unsigned flags, struct esfm_err *err)
 {
 	char alias[ESFM_ALIAS_MAX];
 	bool has;
@@ -86,7 +86,7 @@ fail:
 			       esfm_virt_name(dom), alias, id->index);
 }
 
-int esfm_guestdev_renew_identity(virDomainPtr dom, const char *template_dir,
+int esfm_guestdev_renew_identity(struct esfm_virt_dom *dom, const char *template_dir,
 				 const struct esfm_vf_identity *id, unsigned flags,
 				 struct esfm_err *err)
 {

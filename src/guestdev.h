@@ -24,15 +24,15 @@
  * the hostdev is attached; *warned is set (and @warn filled, naming the VM
  * and what to do) when the identity is not.
  */
-int esfm_guestdev_attach(virDomainPtr dom, const char *template_dir, const char *hostdev_xml,
-			 const struct esfm_vf_identity *id, unsigned flags, bool *warned,
-			 struct esfm_err *warn, struct esfm_err *err);
+int esfm_guestdev_attach(struct esfm_virt_dom *dom, const char *template_dir,
+			 const char *hostdev_xml, const struct esfm_vf_identity *id, unsigned flags,
+			 bool *warned, struct esfm_err *warn, struct esfm_err *err);
 
 /*
  * Add @id's identity channel to a VF @dom already holds (@flags as above);
  * a channel already there under its alias is left as it is (0).
  */
-int esfm_guestdev_add_identity(virDomainPtr dom, const char *template_dir,
+int esfm_guestdev_add_identity(struct esfm_virt_dom *dom, const char *template_dir,
 			       const struct esfm_vf_identity *id, unsigned flags,
 			       struct esfm_err *err);
 
@@ -41,15 +41,15 @@ int esfm_guestdev_add_identity(virDomainPtr dom, const char *template_dir,
  * persistent XML or both); 0 also when there is none. Call it before the
  * hostdev goes.
  */
-int esfm_guestdev_drop_identity(virDomainPtr dom, const struct esfm_vf_identity *id, unsigned flags,
-				struct esfm_err *err);
+int esfm_guestdev_drop_identity(struct esfm_virt_dom *dom, const struct esfm_vf_identity *id,
+				unsigned flags, struct esfm_err *err);
 
 /*
  * Where @dom has @id's identity channel (@flags) under another name (the FPGA
  * was loaded with another kind of bitstream), replace it so that it tells the
  * current one. Where it has none, none is added.
  */
-int esfm_guestdev_renew_identity(virDomainPtr dom, const char *template_dir,
+int esfm_guestdev_renew_identity(struct esfm_virt_dom *dom, const char *template_dir,
 				 const struct esfm_vf_identity *id, unsigned flags,
 				 struct esfm_err *err);
 

@@ -17,7 +17,7 @@
 
 struct worker {
 	struct esfm_ctx *ctx;
-	virDomainPtr dom;
+	struct esfm_virt_dom *dom;
 	struct esfm_domain info;
 	struct esfm_allocation done[ESFM_MAX_VFS_PER_VM];
 	size_t ndone;
@@ -178,7 +178,7 @@ int esfm_hook_worker_attach(struct esfm_ctx *ctx, const char *uuid, struct esfm_
 	r = 0;
 out:
 	if (w->dom)
-		virDomainFree(w->dom);
+		esfm_virt_release(w->dom);
 	esfm_virt_close(v);
 	free(w);
 	return r;

@@ -68,7 +68,7 @@ static int lookup_targets(struct change *c, struct esfm_err *err)
 		return esfm_err_sys(err, ENOMEM, "cannot plan");
 	for (unsigned i = 0; i < c->n; i++) {
 		struct esfm_plan_target *t = &c->targets[i];
-		virDomainPtr dom;
+		struct esfm_virt_dom *dom;
 		struct esfm_err e = {0};
 
 		t->index = i;
@@ -87,12 +87,12 @@ static int lookup_targets(struct change *c, struct esfm_err *err)
 			continue;
 		}
 		t->exists = true;
-		virDomainGetUUIDString(dom, c->target_uuids[i]);
+		snprintf(c->target_uuids[i], sizeof(c->target_uuids[i]), "%s", esfm_virt_uuid(dom));
 		if (esfm_virt_active(dom, &t->running, err) < 0) {
-			virDomainFree(dom);
+			esfm_virt_release(dom);
 			return esfm_err_prefix(err, "VM '%s'", t->vm);
 		}
-		virDomainFree(dom);
+		esfm_virt_release(dom);
 	}
 	if (!nmissing)
 		return 0;
@@ -154,7 +154,7 @@ static void probe_pause(struct change *c)
 	for (size_t i = 0; i < c->view.info.numvfs && i < c->nholders; i++) {
 		struct esfm_plan_holder *h = &c->holders[i];
 		struct esfm_err e = {0};
-		virDomainPtr dom;
+		struct esfm_virt_dom *dom;
 
 		if (!h->held || !h->running || !h->live)
 			continue;
@@ -162,7 +162,7 @@ static void probe_pause(struct change *c)
 		if (esfm_virt_lookup(c->virt, h->uuid[0] ? h->uuid : h->vm, &dom, &e) == 0) {
 			if (esfm_virt_qmp_has_command(dom, "device_pause", &h->can_pause, &e) < 0)
 				h->can_pause = false;
-			virDomainFree(dom);
+			esfm_virt_release(dom);
 		}
 		if (h->can_pause)
 			continue;
@@ -188,7 +188,7 @@ static int is_nova_instance(struct change *c, const struct esfm_plan_holder *h, 
 {
 	_cleanup_free_ struct esfm_domain *d = calloc(1, sizeof(*d));
 	struct esfm_err e = {0};
-	virDomainPtr dom;
+	struct esfm_virt_dom *dom;
 	int r;
 
 	*nova = false;
@@ -201,7 +201,7 @@ static int is_nova_instance(struct change *c, const struct esfm_plan_holder *h, 
 		return -1;
 	}
 	r = esfm_virt_domain_info(dom, false, d, err);
-	virDomainFree(dom);
+	esfm_virt_release(dom);
 	*nova = r == 0 && d->nova.present;
 	return r;
 }
@@ -276,7 +276,8 @@ static int vf_addr(struct change *c, unsigned i, struct esfm_pci_addr *a, struct
 	return esfm_pci_vf_addr(c->ctx->sysfs, &c->pool.pf, i, a, err);
 }
 
-static int with_domain(struct change *c, const char *vm, virDomainPtr *dom, struct esfm_err *err)
+static int with_domain(struct change *c, const char *vm, struct esfm_virt_dom **dom,
+		       struct esfm_err *err)
 {
 	return esfm_virt_lookup(c->virt, vm, dom, err);
 }
@@ -376,7 +377,7 @@ static struct esfm_vf_identity identity_of(const struct change *c, unsigned i)
 }
 
 /* The identity goes before its VF (a guest never reads the name of a VF it lacks). */
-static void drop_identity(struct change *c, virDomainPtr dom, unsigned i, unsigned flags)
+static void drop_identity(struct change *c, struct esfm_virt_dom *dom, unsigned i, unsigned flags)
 {
 	struct esfm_vf_identity id = identity_of(c, i);
 	struct esfm_err e = {0};
@@ -385,8 +386,8 @@ static void drop_identity(struct change *c, virDomainPtr dom, unsigned i, unsign
 		esfm_ui_warn_err(c->ui, &e);
 }
 
-static int give_vf(struct change *c, virDomainPtr dom, unsigned i, const char *xml, unsigned flags,
-		   struct esfm_err *err)
+static int give_vf(struct change *c, struct esfm_virt_dom *dom, unsigned i, const char *xml,
+		   unsigned flags, struct esfm_err *err)
 {
 	struct esfm_vf_identity id = identity_of(c, i);
 	struct esfm_err w = {0};
@@ -422,7 +423,7 @@ static int setup_vf(struct change *c, unsigned i, const struct esfm_pci_addr *a,
  * Replace the paused device through libvirt instead, which sets up the new
  * group for QEMU: hot-unplug it and attach the VF again under the same alias.
  */
-static int replace_paused(struct change *c, const struct esfm_step *s, virDomainPtr dom,
+static int replace_paused(struct change *c, const struct esfm_step *s, struct esfm_virt_dom *dom,
 			  struct esfm_err *err)
 {
 	char msg[ESFM_ERR_MSG_MAX + ESFM_ERR_HINT_MAX + 8], alias[ESFM_ALIAS_MAX];
@@ -447,7 +448,7 @@ static int do_step(struct change *c, const struct esfm_step *s, struct esfm_err 
 {
 	_cleanup_free_ char *xml = NULL;
 	struct esfm_pci_addr a;
-	virDomainPtr dom = NULL;
+	struct esfm_virt_dom *dom = NULL;
 	char alias[ESFM_ALIAS_MAX];
 	int r = -1;
 
@@ -507,7 +508,7 @@ static int do_step(struct change *c, const struct esfm_step *s, struct esfm_err 
 	default:
 		break;
 	}
-	virDomainFree(dom);
+	esfm_virt_release(dom);
 	return r;
 }
 
@@ -531,7 +532,7 @@ static bool undone_later(const struct change *c, size_t i)
 }
 
 /* Resume a paused device, or hot-plug an unplugged one again, in its guest. */
-static int give_back(struct change *c, const struct esfm_step *s, virDomainPtr dom,
+static int give_back(struct change *c, const struct esfm_step *s, struct esfm_virt_dom *dom,
 		     struct esfm_err *err)
 {
 	_cleanup_free_ char *xml = NULL;
@@ -558,7 +559,7 @@ static void resume_after_failure(struct change *c)
 		bool paused = s->kind == ESFM_STEP_PAUSE;
 		struct esfm_pci_addr a;
 		struct esfm_err e = {0};
-		virDomainPtr dom;
+		struct esfm_virt_dom *dom;
 
 		if ((!paused && s->kind != ESFM_STEP_UNPLUG) || undone_later(c, i))
 			continue;
@@ -586,7 +587,7 @@ static void resume_after_failure(struct change *c)
 		else
 			report_warning(c->ui, "VF %u %s '%s' after the failure", s->index,
 				       paused ? "resumed in" : "re-attached to", s->vm);
-		virDomainFree(dom);
+		esfm_virt_release(dom);
 	}
 }
 
@@ -737,7 +738,7 @@ static int refresh_one(struct change *c, const struct esfm_plan_holder *h, struc
 	struct esfm_allocation alloc[ESFM_MAX_VFS_PER_VM];
 	_cleanup_free_ struct esfm_domain *d = NULL;
 	_cleanup_free_ char *xml = NULL;
-	virDomainPtr dom;
+	struct esfm_virt_dom *dom;
 	size_t n;
 	int r = -1;
 
@@ -752,7 +753,7 @@ static int refresh_one(struct change *c, const struct esfm_plan_holder *h, struc
 		   esfm_domxml_annotation_xml(d, alloc, n, NULL, NULL, &xml, err) == 0 &&
 		   esfm_virt_set_metadata(dom, xml, ESFM_VIRT_LIVE, err) == 0)))
 		r = 0;
-	virDomainFree(dom);
+	esfm_virt_release(dom);
 	return r;
 }
 
@@ -788,7 +789,7 @@ static void renew_identities(struct change *c)
 		const struct esfm_plan_holder *h = &c->holders[i];
 		struct esfm_vf_identity id = identity_of(c, h->index);
 		struct esfm_err e = {0};
-		virDomainPtr dom;
+		struct esfm_virt_dom *dom;
 
 		if (!h->held || h->index >= c->n)
 			continue;
@@ -801,7 +802,7 @@ static void renew_identities(struct change *c)
 							 (h->config ? ESFM_VIRT_CONFIG : 0),
 						 &e) < 0)
 			esfm_ui_warn_err(c->ui, &e);
-		virDomainFree(dom);
+		esfm_virt_release(dom);
 	}
 }
 

@@ -56,14 +56,14 @@ static bool vanished(const struct esfm_ui *ui, const char *name, const char *wha
 }
 
 /* Read one domain; false if it vanished meanwhile (left out). */
-static bool read_domain(virDomainPtr dom, const struct esfm_ui *ui, struct esfm_dom_facts *d)
+static bool read_domain(struct esfm_virt_dom *dom, const struct esfm_ui *ui,
+			struct esfm_dom_facts *d)
 {
 	struct esfm_err e = {0};
 	bool persistent = false;
 
 	snprintf(d->name, sizeof(d->name), "%s", esfm_virt_name(dom));
-	if (virDomainGetUUIDString(dom, d->uuid) < 0)
-		return false;
+	snprintf(d->uuid, sizeof(d->uuid), "%s", esfm_virt_uuid(dom));
 	d->readable = true;
 	if (esfm_virt_active(dom, &d->running, &e) < 0 ||
 	    esfm_virt_persistent(dom, &persistent, &e) < 0) {
@@ -86,7 +86,7 @@ static bool read_domain(virDomainPtr dom, const struct esfm_ui *ui, struct esfm_
 int esfm_lv_facts_gather(struct esfm_virt *v, const struct esfm_ui *ui, struct esfm_lv_facts *lv,
 			 struct esfm_err *err)
 {
-	virDomainPtr *doms = NULL;
+	struct esfm_virt_dom **doms = NULL;
 	struct esfm_err e = {0};
 	size_t n = 0;
 
@@ -333,7 +333,7 @@ static void fix_identity(struct esfm_ctx *ctx, struct esfm_virt *v, const struct
 		esfm_identity_of(pool, fix->index, st->bitstream, st->bitstream_kind);
 	char text[ESFM_NAME_MAX + ESFM_DOM_NAME_MAX + 128];
 	struct esfm_err e = {0};
-	virDomainPtr dom;
+	struct esfm_virt_dom *dom;
 	int r;
 
 	if (esfm_virt_lookup(v, d->uuid, &dom, &e) < 0) {
@@ -343,7 +343,7 @@ static void fix_identity(struct esfm_ctx *ctx, struct esfm_virt *v, const struct
 	}
 	r = fix->add ? esfm_guestdev_add_identity(dom, ctx->conf.template_dir, &id, flags, &e)
 		     : esfm_guestdev_drop_identity(dom, &id, flags, &e);
-	virDomainFree(dom);
+	esfm_virt_release(dom);
 	if (r < 0) {
 		esfm_ui_warn_err(ui, &e);
 		return;

@@ -60,7 +60,7 @@ static int held_for_nova(struct esfm_virt *v, const struct holder *h, const char
 	struct esfm_pool_request req[ESFM_ANNOT_MAX_POOLS];
 	struct esfm_domain *d = NULL;
 	struct esfm_err e = {0};
-	virDomainPtr dom = NULL;
+	struct esfm_virt_dom *dom = NULL;
 	size_t nreq = 0;
 	int r = -1;
 
@@ -95,7 +95,7 @@ static int held_for_nova(struct esfm_virt *v, const struct holder *h, const char
 	r = 0;
 out:
 	free(d);
-	virDomainFree(dom);
+	esfm_virt_release(dom);
 	return r;
 }
 

@@ -126,7 +126,7 @@ static int give_back(struct esfm_ctx *ctx, struct esfm_virt *v, const struct esf
 		esfm_identity_of(pool, t->index, to->bitstream, to->bitstream_kind);
 	struct esfm_err w = {0};
 	struct esfm_pci_addr a;
-	virDomainPtr dom = NULL;
+	struct esfm_virt_dom *dom = NULL;
 	bool running, has = false, warned = false;
 	int r = -1;
 
@@ -156,7 +156,7 @@ static int give_back(struct esfm_ctx *ctx, struct esfm_virt *v, const struct esf
 		esfm_ui_warn_err(ui, &w);
 out:
 	if (dom)
-		virDomainFree(dom);
+		esfm_virt_release(dom);
 	return r;
 }
 

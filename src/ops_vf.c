@@ -141,7 +141,7 @@ static int do_attach(struct one *o, const char *vm, struct esfm_err *err)
 	char what[512], a[ESFM_PCI_ADDR_STRLEN];
 	struct esfm_vf_identity id;
 	struct esfm_err w = {0};
-	virDomainPtr dom = NULL;
+	struct esfm_virt_dom *dom = NULL;
 	bool running, warned = false;
 	long long t0;
 	int r = -1;
@@ -159,7 +159,7 @@ static int do_attach(struct one *o, const char *vm, struct esfm_err *err)
 	    esfm_hostdev_alias(o->pool.name, o->idx, o->alias, sizeof(o->alias), err) < 0 ||
 	    esfm_hostdev_xml(o->ctx->conf.template_dir, &vf->addr, o->alias, &xml, err) < 0)
 		goto out;
-	virDomainGetUUIDString(dom, o->uuid);
+	snprintf(o->uuid, sizeof(o->uuid), "%s", esfm_virt_uuid(dom));
 	snprintf(o->vm, sizeof(o->vm), "%s", vm);
 	if (esfm_vfpool_update(o->ctx, o->pool.name, o->what, claim, o, err) < 0)
 		goto out;
@@ -187,7 +187,7 @@ static int do_attach(struct one *o, const char *vm, struct esfm_err *err)
 			  o->pool.name, o->idx, esfm_pci_addr_str(&vf->addr, a), vm, o->uuid);
 out:
 	if (dom)
-		virDomainFree(dom);
+		esfm_virt_release(dom);
 	return r;
 }
 
@@ -212,7 +212,7 @@ static int do_detach(struct one *o, struct esfm_err *err)
 	char what[512], a[ESFM_PCI_ADDR_STRLEN], alias[ESFM_ALIAS_MAX];
 	struct esfm_vf_identity id;
 	struct esfm_err w = {0};
-	virDomainPtr dom = NULL;
+	struct esfm_virt_dom *dom = NULL;
 	long long t0;
 	int r = -1;
 
@@ -241,7 +241,7 @@ static int do_detach(struct one *o, struct esfm_err *err)
 	    esfm_hostdev_alias(o->pool.name, o->idx, alias, sizeof(alias), err) < 0 ||
 	    esfm_hostdev_xml(o->ctx->conf.template_dir, &vf->addr, alias, &xml, err) < 0)
 		goto out;
-	virDomainGetUUIDString(dom, o->uuid);
+	snprintf(o->uuid, sizeof(o->uuid), "%s", esfm_virt_uuid(dom));
 	snprintf(o->vm, sizeof(o->vm), "%s", vf->vm);
 	if (esfm_vfpool_update(o->ctx, o->pool.name, o->what, claim, o, err) < 0)
 		goto out;
@@ -272,7 +272,7 @@ static int do_detach(struct one *o, struct esfm_err *err)
 			  o->idx, esfm_pci_addr_str(&vf->addr, a), vf->vm);
 out:
 	if (dom)
-		virDomainFree(dom);
+		esfm_virt_release(dom);
 	if (r < 0)
 		esfm_err_prefix(err, "VF %u of '%s'", o->idx, vf->vm);
 	return r;

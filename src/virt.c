@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <libvirt/libvirt-qemu.h>
+#include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
 #include "hostdev.h"
@@ -17,6 +18,11 @@
 
 struct esfm_virt {
 	virConnectPtr conn;
+};
+
+struct esfm_virt_dom {
+	virDomainPtr ptr;
+	char uuid[ESFM_UUID_STRLEN];
 };
 
 static void quiet_handler(void *data, virErrorPtr e)
@@ -79,59 +85,90 @@ static bool no_such_domain(void)
 	return !e || e->code == VIR_ERR_NO_DOMAIN;
 }
 
-int esfm_virt_lookup(struct esfm_virt *v, const char *name_or_uuid, virDomainPtr *dom,
-		     struct esfm_err *err)
+/* Wrap @raw, which is ours from here on (freed on failure too). */
+static int wrap_domain(virDomainPtr raw, struct esfm_virt_dom **dom, struct esfm_err *err)
 {
-	*dom = NULL;
-	if (strlen(name_or_uuid) == 36) {
-		*dom = virDomainLookupByUUIDString(v->conn, name_or_uuid);
-		/* Only "no such domain" lets the name be tried: any other error is not an answer. */
-		if (!*dom && !no_such_domain())
-			return virt_error(err, "cannot look up the VM");
+	struct esfm_virt_dom *w = calloc(1, sizeof(*w));
+	int r = 0;
+
+	if (!w)
+		r = esfm_err_sys(err, ENOMEM, "cannot allocate a domain");
+	else if (virDomainGetUUIDString(raw, w->uuid) < 0)
+		r = virt_error(err, "cannot read the VM's UUID");
+	if (r < 0) {
+		free(w);
+		virDomainFree(raw);
+		return r;
 	}
-	if (!*dom)
-		*dom = virDomainLookupByName(v->conn, name_or_uuid);
-	if (!*dom && !no_such_domain())
-		return virt_error(err, "cannot look up the VM");
-	if (!*dom) {
-		esfm_err_set(err, ESFM_ERR_NOTFOUND, 0, "VM '%s' not found", name_or_uuid);
-		return esfm_err_hint(err, "check the name with virsh list --all");
-	}
+	w->ptr = raw;
+	*dom = w;
 	return 0;
 }
 
-bool esfm_virt_is_active(virDomainPtr dom)
+int esfm_virt_lookup(struct esfm_virt *v, const char *name_or_uuid, struct esfm_virt_dom **dom,
+		     struct esfm_err *err)
 {
-	return virDomainIsActive(dom) == 1;
+	virDomainPtr raw = NULL;
+
+	*dom = NULL;
+	if (strlen(name_or_uuid) == 36) {
+		raw = virDomainLookupByUUIDString(v->conn, name_or_uuid);
+		/* Only "no such domain" lets the name be tried: any other error is not an answer. */
+		if (!raw && !no_such_domain())
+			return virt_error(err, "cannot look up the VM");
+	}
+	if (!raw)
+		raw = virDomainLookupByName(v->conn, name_or_uuid);
+	if (!raw && !no_such_domain())
+		return virt_error(err, "cannot look up the VM");
+	if (!raw) {
+		esfm_err_set(err, ESFM_ERR_NOTFOUND, 0, "VM '%s' not found", name_or_uuid);
+		return esfm_err_hint(err, "check the name with virsh list --all");
+	}
+	return wrap_domain(raw, dom, err);
 }
 
-int esfm_virt_active(virDomainPtr dom, bool *active, struct esfm_err *err)
+void esfm_virt_release(struct esfm_virt_dom *dom)
 {
-	int r = virDomainIsActive(dom);
+	if (!dom)
+		return;
+	virDomainFree(dom->ptr);
+	free(dom);
+}
+
+const char *esfm_virt_uuid(const struct esfm_virt_dom *dom)
+{
+	return dom->uuid;
+}
+
+int esfm_virt_active(struct esfm_virt_dom *dom, bool *active, struct esfm_err *err)
+{
+	int r = virDomainIsActive(dom->ptr);
 
 	*active = r == 1;
 	return r < 0 ? virt_error(err, "cannot tell whether the VM runs") : 0;
 }
 
-int esfm_virt_persistent(virDomainPtr dom, bool *persistent, struct esfm_err *err)
+int esfm_virt_persistent(struct esfm_virt_dom *dom, bool *persistent, struct esfm_err *err)
 {
-	int r = virDomainIsPersistent(dom);
+	int r = virDomainIsPersistent(dom->ptr);
 
 	*persistent = r == 1;
 	return r < 0 ? virt_error(err, "cannot tell whether the VM is persistent") : 0;
 }
 
-const char *esfm_virt_name(virDomainPtr dom)
+const char *esfm_virt_name(const struct esfm_virt_dom *dom)
 {
-	const char *n = virDomainGetName(dom);
+	const char *n = virDomainGetName(dom->ptr);
 
 	return n ? n : "?";
 }
 
-int esfm_virt_domain_info(virDomainPtr dom, bool inactive, struct esfm_domain *out,
+int esfm_virt_domain_info(struct esfm_virt_dom *dom, bool inactive, struct esfm_domain *out,
 			  struct esfm_err *err)
 {
-	_cleanup_free_ char *xml = virDomainGetXMLDesc(dom, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
+	_cleanup_free_ char *xml =
+		virDomainGetXMLDesc(dom->ptr, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
 
 	if (!xml)
 		return virt_error(err, "cannot read the domain XML");
@@ -149,16 +186,18 @@ static unsigned to_virt_flags(unsigned flags)
 	return f;
 }
 
-int esfm_virt_attach(virDomainPtr dom, const char *xml, unsigned flags, struct esfm_err *err)
+int esfm_virt_attach(struct esfm_virt_dom *dom, const char *xml, unsigned flags,
+		     struct esfm_err *err)
 {
-	if (virDomainAttachDeviceFlags(dom, xml, to_virt_flags(flags)) < 0)
+	if (virDomainAttachDeviceFlags(dom->ptr, xml, to_virt_flags(flags)) < 0)
 		return virt_error(err, "cannot attach the device");
 	return 0;
 }
 
-int esfm_virt_detach_xml(virDomainPtr dom, const char *xml, unsigned flags, struct esfm_err *err)
+int esfm_virt_detach_xml(struct esfm_virt_dom *dom, const char *xml, unsigned flags,
+			 struct esfm_err *err)
 {
-	if (virDomainDetachDeviceFlags(dom, xml, to_virt_flags(flags)) < 0)
+	if (virDomainDetachDeviceFlags(dom->ptr, xml, to_virt_flags(flags)) < 0)
 		return virt_error(err, "cannot detach the device");
 	return 0;
 }
@@ -167,10 +206,11 @@ int esfm_virt_detach_xml(virDomainPtr dom, const char *xml, unsigned flags, stru
  * The device with @alias in the live (or persistent) XML: *found, and the
  * name= of its <target> into @target ("" if none; may be NULL).
  */
-static int find_device(virDomainPtr dom, const char *alias, bool inactive, bool *found,
+static int find_device(struct esfm_virt_dom *dom, const char *alias, bool inactive, bool *found,
 		       char *target, size_t target_len, struct esfm_err *err)
 {
-	_cleanup_free_ char *xml = virDomainGetXMLDesc(dom, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
+	_cleanup_free_ char *xml =
+		virDomainGetXMLDesc(dom->ptr, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
 	_cleanup_xmldoc_ xmlDocPtr doc = NULL;
 	xmlNodePtr devices;
 	char name[ESFM_ALIAS_MAX];
@@ -199,25 +239,25 @@ static int find_device(virDomainPtr dom, const char *alias, bool inactive, bool 
 	return 0;
 }
 
-int esfm_virt_has_device(virDomainPtr dom, const char *alias, bool inactive, bool *has,
+int esfm_virt_has_device(struct esfm_virt_dom *dom, const char *alias, bool inactive, bool *has,
 			 struct esfm_err *err)
 {
 	return find_device(dom, alias, inactive, has, NULL, 0, err);
 }
 
-int esfm_virt_device_target(virDomainPtr dom, const char *alias, bool inactive, bool *has,
+int esfm_virt_device_target(struct esfm_virt_dom *dom, const char *alias, bool inactive, bool *has,
 			    char *name, size_t len, struct esfm_err *err)
 {
 	return find_device(dom, alias, inactive, has, name, len, err);
 }
 
-int esfm_virt_detach_alias(virDomainPtr dom, const char *alias, unsigned flags, long timeout_ms,
-			   struct esfm_err *err)
+int esfm_virt_detach_alias(struct esfm_virt_dom *dom, const char *alias, unsigned flags,
+			   long timeout_ms, struct esfm_err *err)
 {
 	long long deadline = esfm_now_ms() + timeout_ms;
 	bool has = true;
 
-	if (virDomainDetachDeviceAlias(dom, alias, to_virt_flags(flags)) < 0)
+	if (virDomainDetachDeviceAlias(dom->ptr, alias, to_virt_flags(flags)) < 0)
 		return virt_error(err, "cannot detach the device");
 	if (!(flags & ESFM_VIRT_LIVE))
 		return 0;
@@ -237,20 +277,21 @@ int esfm_virt_detach_alias(virDomainPtr dom, const char *alias, unsigned flags, 
 				  "running and supports PCIe hotplug");
 }
 
-int esfm_virt_set_metadata(virDomainPtr dom, const char *xml, unsigned flags, struct esfm_err *err)
+int esfm_virt_set_metadata(struct esfm_virt_dom *dom, const char *xml, unsigned flags,
+			   struct esfm_err *err)
 {
-	if (virDomainSetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, xml, ESFM_ANNOT_PREFIX,
+	if (virDomainSetMetadata(dom->ptr, VIR_DOMAIN_METADATA_ELEMENT, xml, ESFM_ANNOT_PREFIX,
 				 ESFM_ANNOT_NS, to_virt_flags(flags)) < 0)
 		return virt_error(err, "cannot set the esfm metadata");
 	return 0;
 }
 
-int esfm_virt_qmp(virDomainPtr dom, const char *cmd, char **reply, struct esfm_err *err)
+int esfm_virt_qmp(struct esfm_virt_dom *dom, const char *cmd, char **reply, struct esfm_err *err)
 {
 	char desc[512];
 
 	*reply = NULL;
-	if (virDomainQemuMonitorCommand(dom, cmd, reply, 0) < 0)
+	if (virDomainQemuMonitorCommand(dom->ptr, cmd, reply, 0) < 0)
 		return virt_error(err, "QEMU monitor command failed");
 	/* libvirt returns 0 even when QEMU answers with an error object. */
 	if (esfm_json_qmp_error(*reply, desc, sizeof(desc))) {
@@ -262,13 +303,14 @@ int esfm_virt_qmp(virDomainPtr dom, const char *cmd, char **reply, struct esfm_e
 	return 0;
 }
 
-int esfm_virt_qmp_has_command(virDomainPtr dom, const char *command, bool *has,
+int esfm_virt_qmp_has_command(struct esfm_virt_dom *dom, const char *command, bool *has,
 			      struct esfm_err *err)
 {
 	_cleanup_free_ char *reply = NULL;
 	char desc[512];
 
-	if (virDomainQemuMonitorCommand(dom, "{\"execute\":\"query-commands\"}", &reply, 0) < 0)
+	if (virDomainQemuMonitorCommand(dom->ptr, "{\"execute\":\"query-commands\"}", &reply, 0) <
+	    0)
 		return virt_error(err, "cannot ask QEMU for its commands (query-commands)");
 	/* A QEMU that answers query-commands with an error lists nothing. */
 	*has = !esfm_json_qmp_error(reply, desc, sizeof(desc)) &&
@@ -276,7 +318,8 @@ int esfm_virt_qmp_has_command(virDomainPtr dom, const char *command, bool *has,
 	return 0;
 }
 
-int esfm_virt_device_pause(virDomainPtr dom, const char *alias, bool pause, struct esfm_err *err)
+int esfm_virt_device_pause(struct esfm_virt_dom *dom, const char *alias, bool pause,
+			   struct esfm_err *err)
 {
 	_cleanup_free_ char *cmd = NULL;
 	_cleanup_free_ char *reply = NULL;
@@ -288,20 +331,47 @@ int esfm_virt_device_pause(virDomainPtr dom, const char *alias, bool pause, stru
 	return 0;
 }
 
-int esfm_virt_list_domains(struct esfm_virt *v, virDomainPtr **doms, size_t *n,
+static void free_raw_domains(virDomainPtr *doms, size_t from, size_t count)
+{
+	for (size_t i = from; i < count; i++)
+		virDomainFree(doms[i]);
+	free(doms);
+}
+
+int esfm_virt_list_domains(struct esfm_virt *v, struct esfm_virt_dom ***vms, size_t *n,
 			   struct esfm_err *err)
 {
-	int r = virConnectListAllDomains(v->conn, doms, 0);
+	virDomainPtr *doms = NULL;
+	struct esfm_virt_dom **out = NULL;
+	int r = virConnectListAllDomains(v->conn, &doms, 0);
+	size_t count;
 
+	*vms = NULL;
+	*n = 0;
 	if (r < 0)
 		return virt_error(err, "cannot list domains");
-	*n = (size_t)r;
+	count = (size_t)r;
+	if (count && !(out = calloc(count, sizeof(*out)))) {
+		free_raw_domains(doms, 0, count);
+		return esfm_err_sys(err, ENOMEM, "cannot list domains");
+	}
+	for (size_t k = 0; k < count; k++) {
+		if (wrap_domain(doms[k], &out[k], err) < 0) {
+			/* wrap_domain freed doms[k]; the ones before it are in out */
+			free_raw_domains(doms, k + 1, count);
+			esfm_virt_free_domains(out, k);
+			return -1;
+		}
+	}
+	free(doms);
+	*vms = out;
+	*n = count;
 	return 0;
 }
 
-void esfm_virt_free_domains(virDomainPtr *doms, size_t n)
+void esfm_virt_free_domains(struct esfm_virt_dom **vms, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		virDomainFree(doms[i]);
-	free(doms);
+		esfm_virt_release(vms[i]);
+	free(vms);
 }

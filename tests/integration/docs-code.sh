@@ -14,7 +14,7 @@
 #     extensions)
 #     against the FILES sections, and every FILES entry against the sources, install.sh
 #     and the Makefile.
-#   - modules: every header of src/ is named in README's Layout.
+#   - modules: every header of src/ is named in README's Layout, and libvirt is used by virt alone.
 # man-render.sh checks the rendered pages against `esfm --help`; this needs no build.
 set -u
 top=${ESFM_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -151,5 +151,11 @@ for h in "$top"/src/*.h; do
 	printf '%s\n' "$layout" | grep -qE "\`$m\`" || bad="$bad $m"
 done
 t_is "README's Layout names every module of src/" "${bad# }" ""
+
+# README's Layout says virt is the only module that calls libvirt: no libvirt header, type or
+# call (vir + a capital) anywhere else in the product's C.
+bad=$(cd "$top" && grep -nE '<libvirt/|\bvir[A-Z][A-Za-z]+' src/*.c src/*.h hooks/*.c hooks/*.h 2>/dev/null |
+	grep -vE '^src/virt\.[ch]:' | grep -vE ':[0-9]+:\s*(/?\*|//)' || true)
+t_is "libvirt is used by src/virt.c alone" "$bad" ""
 
 t_done

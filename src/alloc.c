@@ -14,12 +14,10 @@ static bool taken(const unsigned *out, unsigned n, unsigned idx)
 }
 
 static int exhausted(const struct esfm_pool_state *st, size_t pool_count, unsigned want,
-		     unsigned got, struct esfm_err *err)
+		     struct esfm_err *err)
 {
 	char holders[600] = "";
 	size_t used = 0, len = 0, free_vfs;
-
-	(void)got;
 
 	for (size_t i = 0; i < pool_count && i < st->nvfs; i++) {
 		const struct esfm_vf_slot *s = &st->vfs[i];
@@ -66,6 +64,6 @@ int esfm_alloc_pick(const struct esfm_pool_state *st, size_t pool_count, const c
 		if (st->vfs[i].state == ESFM_VF_FREE && !taken(out, got, (unsigned)i))
 			out[got++] = (unsigned)i;
 	if (got < want)
-		return exhausted(st, pool_count, want, got, err);
+		return exhausted(st, pool_count, want, err);
 	return 0;
 }

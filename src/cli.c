@@ -161,12 +161,10 @@ static int take_value(int argc, int *i, const char *opt, struct esfm_err *err)
 }
 
 static int apply_option(const struct option *o, int argc, char *const argv[], int *i,
-			int npos_needed, int *npos, struct esfm_cli *cli, struct esfm_err *err)
+			struct esfm_cli *cli, struct esfm_err *err)
 {
 	const char *l = o->lng;
 
-	(void)npos_needed;
-	(void)npos;
 	if (!strcmp(l, "--pause"))
 		cli->opts.pause = true;
 	else if (!strcmp(l, "--yes"))
@@ -307,7 +305,7 @@ int esfm_cli_parse(int argc, char *const argv[], struct esfm_cli *cli, struct es
 		if (looks_like_option(w)) {
 			if (!(o = find_option(w)))
 				return usage_error(err, "unknown option '%s'", w);
-			if (apply_option(o, argc, argv, &i, 0, &npos, cli, err) < 0)
+			if (apply_option(o, argc, argv, &i, cli, err) < 0)
 				return -1;
 			bitstream_last = !strcmp(o->lng, "--bitstream");
 			continue;

@@ -58,7 +58,7 @@ static int state_dir_open(const char *state_dir, bool create, struct esfm_err *e
 		close(fd);
 		return esfm_err_sys(err, e, "cannot stat state directory %s", state_dir);
 	}
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022)) {
+	if (!esfm_dir_is_private(&st)) {
 		close(fd);
 		esfm_err_set(err, ESFM_ERR_CONFIG, 0,
 			     "state directory %s is unsafe: owner uid %u, mode %04o", state_dir,

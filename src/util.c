@@ -283,6 +283,11 @@ static int write_atomic_at(int dirfd, const char *name, const char *path, const 
 	return 0;
 }
 
+bool esfm_dir_is_private(const struct stat *st)
+{
+	return (st->st_uid == 0 || st->st_uid == geteuid()) && !(st->st_mode & 022);
+}
+
 int esfm_write_file_atomic_at(int dirfd, const char *name, const char *path, const char *data,
 			      size_t len, struct esfm_err *err)
 {

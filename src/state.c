@@ -273,7 +273,37 @@ static enum esfm_vf_origin parse_origin_name(const char *s)
  * tree of some 2,000 attribute nodes was built for one pass over it. An
  * element is seen once, at its start tag, with its attributes.
  */
-static const char *const attr_names[] = {
+/* Every attribute name of the ledger, in any element (attr_names spells them). */
+enum attr {
+	A_INDEX,
+	A_ADDRESS,
+	A_STATE,
+	A_ORIGIN,
+	A_UUID,
+	A_NAME,
+	A_ALIAS,
+	A_LAST_UUID,
+	A_SINCE,
+	A_WORKER_PID,
+	A_WORKER_START,
+	A_PF,
+	A_GENERATION,
+	A_VERSION,
+	A_PATH,
+	A_KIND,
+	A_FLASHED_AT,
+	A_PID,
+	A_START,
+	A_WHAT,
+	A_OLD,
+	A_NEW,
+	A_NUMVFS,
+	A_HOW,
+	A_VM,
+	A_COUNT
+};
+
+static const char *const attr_names[A_COUNT] = {
 	"index",     "address", "state",      "origin",	      "uuid",  "name",	     "alias",
 	"last-uuid", "since",	"worker-pid", "worker-start", "pf",    "generation", "version",
 	"path",	     "kind",	"flashed-at", "pid",	      "start", "what",	     "old",
@@ -297,7 +327,7 @@ struct element {
 	const xmlChar **attrs; /* as startElementNs hands them: 5 pointers each */
 	int nattrs;
 	long line;
-	int at[ESFM_ARRAY_SIZE(attr_names)]; /* where each known name is in attrs; -1: absent */
+	int at[A_COUNT]; /* where each known name is in attrs; -1: absent */
 };
 
 static void element_init(struct element *el, const xmlChar **attrs, int nattrs, long line)
@@ -317,13 +347,9 @@ static void element_init(struct element *el, const xmlChar **attrs, int nattrs, 
 	}
 }
 
-/* The attribute @name of @el, as esfm_xml_sax_attr: 1 present, 0 absent, -1 too long. */
-static int prop(const struct element *el, const char *name, char *buf, size_t len)
+/* The attribute @id of @el, as esfm_xml_sax_attr: 1 present, 0 absent, -1 too long. */
+static int prop(const struct element *el, enum attr id, char *buf, size_t len)
 {
-	int id = attr_id(name);
-
-	if (id < 0)
-		return esfm_xml_sax_attr(el->attrs, el->nattrs, name, buf, len);
 	buf[0] = '\0';
 	return el->at[id] < 0 ? 0 : esfm_xml_sax_value(el->attrs + 5 * el->at[id], buf, len);
 }
@@ -337,43 +363,43 @@ static int parse_slot(const struct element *n, struct esfm_vf_slot *s, const cha
 	bool ok;
 
 	memset(s, 0, sizeof(*s));
-	prop(n, "index", v, sizeof(v));
+	prop(n, A_INDEX, v, sizeof(v));
 	if (!esfm_parse_uint(v, 65535, false, &idx))
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid vf index '%s'", path,
 				    n->line, v);
 	s->index = idx;
-	prop(n, "address", v, sizeof(v));
+	prop(n, A_ADDRESS, v, sizeof(v));
 	if (esfm_pci_addr_parse(v, &s->addr, err) < 0)
 		return esfm_err_prefix(err, "%s:%ld", path, n->line);
-	prop(n, "state", state, sizeof(state));
+	prop(n, A_STATE, state, sizeof(state));
 	s->state = parse_state_name(state, &ok);
 	if (!ok)
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid vf state '%s'", path,
 				    n->line, state);
-	if (prop(n, "origin", v, sizeof(v)) != 0) {
+	if (prop(n, A_ORIGIN, v, sizeof(v)) != 0) {
 		s->origin = parse_origin_name(v);
 		if (s->origin == ESFM_ORIGIN_NONE)
 			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
 					    "%s:%ld: invalid vf origin '%s'", path, n->line, v);
 	}
-	prop(n, "uuid", s->uuid, sizeof(s->uuid));
-	prop(n, "name", s->name, sizeof(s->name));
-	prop(n, "alias", s->alias, sizeof(s->alias));
-	prop(n, "last-uuid", s->last_uuid, sizeof(s->last_uuid));
-	if (prop(n, "since", v, sizeof(v)) != 0) {
+	prop(n, A_UUID, s->uuid, sizeof(s->uuid));
+	prop(n, A_NAME, s->name, sizeof(s->name));
+	prop(n, A_ALIAS, s->alias, sizeof(s->alias));
+	prop(n, A_LAST_UUID, s->last_uuid, sizeof(s->last_uuid));
+	if (prop(n, A_SINCE, v, sizeof(v)) != 0) {
 		errno = 0;
 		s->since = strtoll(v, &end, 10);
 		if (errno || end == v || *end || s->since < 0)
 			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid since '%s'",
 					    path, n->line, v);
 	}
-	if (prop(n, "worker-pid", v, sizeof(v)) != 0) {
+	if (prop(n, A_WORKER_PID, v, sizeof(v)) != 0) {
 		errno = 0;
 		s->worker_pid = strtol(v, &end, 10);
 		if (errno || end == v || *end || s->worker_pid <= 0)
 			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
 					    "%s:%ld: invalid worker-pid '%s'", path, n->line, v);
-		prop(n, "worker-start", v, sizeof(v));
+		prop(n, A_WORKER_START, v, sizeof(v));
 		s->worker_start = strtoull(v, NULL, 10);
 	}
 	if (s->state != ESFM_VF_FREE && !s->uuid[0])
@@ -387,17 +413,17 @@ static int parse_busy(const struct element *n, const char *path, struct esfm_bus
 {
 	char v[64], *end;
 
-	prop(n, "pid", v, sizeof(v));
+	prop(n, A_PID, v, sizeof(v));
 	errno = 0;
 	b->pid = strtol(v, &end, 10);
 	if (errno || end == v || *end || b->pid <= 0)
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid busy pid '%s'", path,
 				    n->line, v);
-	prop(n, "start", v, sizeof(v));
+	prop(n, A_START, v, sizeof(v));
 	b->start = strtoull(v, NULL, 10);
-	prop(n, "since", v, sizeof(v));
+	prop(n, A_SINCE, v, sizeof(v));
 	b->since = strtoll(v, NULL, 10);
-	prop(n, "what", b->what, sizeof(b->what));
+	prop(n, A_WHAT, b->what, sizeof(b->what));
 	return 0;
 }
 
@@ -407,17 +433,17 @@ static int parse_journal(const struct element *n, const char *path, struct esfm_
 	char v[64];
 
 	j->active = true;
-	prop(n, "old", v, sizeof(v));
+	prop(n, A_OLD, v, sizeof(v));
 	if (!esfm_parse_uint(v, 65535, false, &j->old_count))
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid journal old '%s'",
 				    path, n->line, v);
-	prop(n, "new", v, sizeof(v));
+	prop(n, A_NEW, v, sizeof(v));
 	if (!esfm_parse_uint(v, 65535, false, &j->new_count))
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid journal new '%s'",
 				    path, n->line, v);
-	prop(n, "numvfs", v, sizeof(v));
+	prop(n, A_NUMVFS, v, sizeof(v));
 	j->numvfs = !strcmp(v, "changing");
-	prop(n, "pf", v, sizeof(v));
+	prop(n, A_PF, v, sizeof(v));
 	j->pf_removed = !strcmp(v, "removed");
 	return 0;
 }
@@ -428,15 +454,15 @@ static int parse_taken(const struct element *c, const char *path, struct esfm_jo
 	struct esfm_journal_taken t = {0};
 	char v[64];
 
-	prop(c, "index", v, sizeof(v));
+	prop(c, A_INDEX, v, sizeof(v));
 	if (!esfm_parse_uint(v, 65535, false, &t.index))
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid journal index '%s'",
 				    path, c->line, v);
-	prop(c, "how", v, sizeof(v));
+	prop(c, A_HOW, v, sizeof(v));
 	t.paused = !strcmp(v, "paused");
-	prop(c, "uuid", t.uuid, sizeof(t.uuid));
-	prop(c, "vm", t.vm, sizeof(t.vm));
-	prop(c, "alias", t.alias, sizeof(t.alias));
+	prop(c, A_UUID, t.uuid, sizeof(t.uuid));
+	prop(c, A_VM, t.vm, sizeof(t.vm));
+	prop(c, A_ALIAS, t.alias, sizeof(t.alias));
 	return esfm_journal_add(j, &t, err);
 }
 
@@ -445,10 +471,10 @@ static int parse_root(const struct element *root, const char *path, struct esfm_
 {
 	char v[64];
 
-	prop(root, "pf", v, sizeof(v));
+	prop(root, A_PF, v, sizeof(v));
 	if (esfm_pci_addr_parse(v, &st->pf, err) < 0)
 		return esfm_err_prefix(err, "%s", path);
-	if (prop(root, "generation", v, sizeof(v)) != 0) {
+	if (prop(root, A_GENERATION, v, sizeof(v)) != 0) {
 		char *end;
 
 		errno = 0;
@@ -577,7 +603,7 @@ static void ledger_start(void *ctx, const xmlChar *localname, const xmlChar *pre
 			damaged(r, DAMAGE_ROOT, &err);
 		} else if (parse_root(&el, r->path, r->st, &err) < 0) {
 			damaged(r, DAMAGE_ROOT, &err);
-		} else if (prop(&el, "version", v, sizeof(v)) != 1 || strcmp(v, "1")) {
+		} else if (prop(&el, A_VERSION, v, sizeof(v)) != 1 || strcmp(v, "1")) {
 			r->text = NULL; /* written in another format: every slot is written anew */
 		}
 	} else if (depth == 1 && !strcmp(name, "vf")) {
@@ -588,9 +614,9 @@ static void ledger_start(void *ctx, const xmlChar *localname, const xmlChar *pre
 							   attributes, nb_attributes);
 	} else if (depth == 1 && !strcmp(name, "bitstream") && !r->seen_bitstream) {
 		r->seen_bitstream = true;
-		prop(&el, "path", r->st->bitstream, sizeof(r->st->bitstream));
-		prop(&el, "kind", r->st->bitstream_kind, sizeof(r->st->bitstream_kind));
-		prop(&el, "flashed-at", v, sizeof(v));
+		prop(&el, A_PATH, r->st->bitstream, sizeof(r->st->bitstream));
+		prop(&el, A_KIND, r->st->bitstream_kind, sizeof(r->st->bitstream_kind));
+		prop(&el, A_FLASHED_AT, v, sizeof(v));
 		r->st->flashed_at = strtoll(v, NULL, 10);
 	} else if (depth == 1 && !strcmp(name, "busy") && !r->seen_busy) {
 		r->seen_busy = true;

@@ -191,14 +191,18 @@ int esfm_xml_sax_value(const xmlChar **attr, char *buf, size_t len)
 
 	while (v < e) {
 		/* The parser hands a '&' (written &amp; or &#38;) over as "&#38;". */
-		size_t step = *v == '&' && e - v >= 5 && !memcmp(v, "&#38;", 5) ? 5 : 1;
+		const char *amp = memchr(v, '&', (size_t)(e - v));
+		size_t run = (size_t)((amp ? amp : e) - v) + (amp != NULL);
 
-		if (n + 1 >= len) {
+		if (n + run >= len) {
 			buf[0] = '\0';
 			return -1;
 		}
-		buf[n++] = *v;
-		v += step;
+		memcpy(buf + n, v, run);
+		n += run;
+		v += run;
+		if (amp && e - amp >= 5 && !memcmp(amp, "&#38;", 5))
+			v += 4;
 	}
 	buf[n] = '\0';
 	return 1;

@@ -12,6 +12,7 @@
 #include <libxml/tree.h>
 
 #include "util.h"
+#include "verdict.h"
 #include "xmlutil.h"
 
 struct rng_errors {
@@ -47,45 +48,91 @@ static void rng_structured(void *ctx, xmlErrorPtr e)
 		r->first[n - 1] = '\0';
 }
 
+/* The schema compiled last, and the text it was compiled from (a verdict is for those bytes). */
 static xmlRelaxNGPtr cached_rng;
 static char cached_schema[PATH_MAX];
+static char *cached_text;
+static size_t cached_len;
 
-static int validate(const struct esfm_conf *conf, const char *path, xmlDocPtr doc,
-		    struct esfm_err *err)
+/* Compile @text, the schema read from @schema, unless that is done: once per process. */
+static int compile_schema(const char *schema, const char *text, size_t len, struct esfm_err *err)
 {
-	char schema[PATH_MAX];
-	struct rng_errors errs;
 	xmlRelaxNGParserCtxtPtr pctxt;
-	xmlRelaxNGValidCtxtPtr vctxt;
 	xmlRelaxNGPtr rng;
+	char *copy;
+
+	if (cached_rng && !strcmp(cached_schema, schema) && cached_len == len &&
+	    !memcmp(cached_text, text, len))
+		return 0;
+	copy = malloc(len + 1);
+	if (!copy)
+		return esfm_err_sys(err, ENOMEM, "cannot load schema %s", schema);
+	memcpy(copy, text, len);
+	/* From memory: libxml2's file reader probes every file for gzip and xz. */
+	pctxt = xmlRelaxNGNewMemParserCtxt(text, (int)len);
+	if (!pctxt) {
+		free(copy);
+		return esfm_err_sys(err, ENOMEM, "cannot load schema %s", schema);
+	}
+	xmlRelaxNGSetParserErrors(pctxt, rng_error, rng_error, NULL);
+	rng = xmlRelaxNGParse(pctxt);
+	xmlRelaxNGFreeParserCtxt(pctxt);
+	if (!rng) {
+		free(copy);
+		esfm_err_set(err, ESFM_ERR_CONFIG, 0, "cannot load the pool schema %s", schema);
+		return esfm_err_hint(err, "check template_dir in esfm.conf and the installation");
+	}
+	if (cached_rng)
+		xmlRelaxNGFree(cached_rng);
+	cached_rng = rng;
+	snprintf(cached_schema, sizeof(cached_schema), "%s", schema);
+	free(cached_text);
+	cached_text = copy;
+	cached_len = len;
+	return 0;
+}
+
+static const char *file_stem(const char *path, char *buf, size_t len);
+
+/*
+ * The pool file @text (@doc parsed) against the schema. A verdict the state
+ * directory remembers for the same bytes stands (verdict.h): the hook does
+ * not compile the schema at every VM start.
+ */
+static int validate(const struct esfm_conf *conf, const char *path, const char *text, size_t len,
+		    xmlDocPtr doc, struct esfm_err *err)
+{
+	char schema[PATH_MAX], stem[ESFM_NAME_MAX + 8];
+	_cleanup_free_ char *rng_text = NULL;
+	struct esfm_verdict_of v;
+	struct esfm_err e = {0};
+	struct rng_errors errs;
+	xmlRelaxNGValidCtxtPtr vctxt;
+	size_t rng_len;
 	int r;
 
 	memset(&errs, 0, sizeof(errs));
 	if (esfm_snprintf(schema, sizeof(schema), err, "%s/pool.rng", conf->template_dir) < 0)
 		return -1;
-	if (access(schema, R_OK) < 0) {
-		esfm_err_set(err, ESFM_ERR_CONFIG, errno, "cannot read the pool schema %s", schema);
+	if (access(schema, R_OK) < 0 ||
+	    esfm_read_file(schema, 1 << 20, &rng_text, &rng_len, &e) < 0) {
+		esfm_err_set(err, ESFM_ERR_CONFIG, e.errnum ? e.errnum : errno,
+			     "cannot read the pool schema %s", schema);
 		return esfm_err_hint(err, "check template_dir in esfm.conf and the installation");
 	}
-	/* Parsed once per process: the hook checks every pool file for a shared PF. */
-	if (!cached_rng || strcmp(cached_schema, schema)) {
-		pctxt = xmlRelaxNGNewParserCtxt(schema);
-		if (!pctxt)
-			return esfm_err_sys(err, ENOMEM, "cannot load schema %s", schema);
-		xmlRelaxNGSetParserErrors(pctxt, rng_error, rng_error, NULL);
-		rng = xmlRelaxNGParse(pctxt);
-		xmlRelaxNGFreeParserCtxt(pctxt);
-		if (!rng) {
-			esfm_err_set(err, ESFM_ERR_CONFIG, 0, "cannot load the pool schema %s",
-				     schema);
-			return esfm_err_hint(
-				err, "check template_dir in esfm.conf and the installation");
-		}
-		if (cached_rng)
-			xmlRelaxNGFree(cached_rng);
-		cached_rng = rng;
-		snprintf(cached_schema, sizeof(cached_schema), "%s", schema);
-	}
+	v = (struct esfm_verdict_of){
+		.state_dir = conf->state_dir,
+		.pool = file_stem(path, stem, sizeof(stem)),
+		.path = path,
+		.schema = rng_text,
+		.schema_len = rng_len,
+		.text = text,
+		.text_len = len,
+	};
+	if (esfm_verdict_known(&v))
+		return 0;
+	if (compile_schema(schema, rng_text, rng_len, err) < 0)
+		return -1;
 	vctxt = xmlRelaxNGNewValidCtxt(cached_rng);
 	if (!vctxt)
 		return esfm_err_sys(err, ENOMEM, "cannot validate %s", path);
@@ -105,6 +152,7 @@ static int validate(const struct esfm_conf *conf, const char *path, xmlDocPtr do
 			     errs.first[0] ? errs.first : "does not match the pool schema");
 		return esfm_err_hint(err, "see esfm-pool(5) for the pool format");
 	}
+	esfm_verdict_remember(&v);
 	return 0;
 }
 
@@ -229,7 +277,7 @@ int esfm_pool_parse(const struct esfm_conf *conf, const char *path, const char *
 
 	set_pool_defaults(pool);
 	if (esfm_xml_read_memory(text, len, path, &doc, err) < 0 ||
-	    validate(conf, path, doc, err) < 0 ||
+	    validate(conf, path, text, len, doc, err) < 0 ||
 	    extract(path, xmlDocGetRootElement(doc), pool, err) < 0)
 		return -1;
 	file_stem(path, stem, sizeof(stem));

@@ -58,7 +58,7 @@ static int state_dir_open(const char *state_dir, bool create, struct esfm_err *e
 		close(fd);
 		return esfm_err_sys(err, e, "cannot stat state directory %s", state_dir);
 	}
-	if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022)) {
+	if (!esfm_dir_is_private(&st)) {
 		close(fd);
 		esfm_err_set(err, ESFM_ERR_CONFIG, 0,
 			     "state directory %s is unsafe: owner uid %u, mode %04o", state_dir,
@@ -156,10 +156,78 @@ void esfm_state_unlock(struct esfm_state_lock *lock)
 	lock->fd = -1;
 }
 
+/*
+ * Where a <vf> element lies in the text a state was loaded from (len 0:
+ * nowhere usable), and where the slot read from it is kept, packed.
+ */
+struct ledger_span {
+	size_t off, len;
+	size_t packed_off, packed_len;
+};
+
+struct esfm_ledger_source {
+	char *text;
+	size_t nslots;
+	struct ledger_span *span; /* [nslots] */
+	char *packed;		  /* the slots as read, one slot_pack after the other */
+};
+
+static void source_free(struct esfm_ledger_source *src)
+{
+	if (!src)
+		return;
+	free(src->text);
+	free(src->span);
+	free(src->packed);
+	free(src);
+}
+
+/*
+ * Every field of a slot, its strings without what follows their NUL: two
+ * slots are equal when their packs are. A copy of each slot as read takes
+ * four times the memory, which a prepare pays in page faults.
+ */
+#define SLOT_PACK_MAX (sizeof(struct esfm_vf_slot) + 4)
+_Static_assert(sizeof(struct esfm_vf_slot) == 472 || sizeof(void *) != 8,
+	       "a field added to struct esfm_vf_slot must be added to slot_pack");
+
+static size_t pack_str(char *at, const char *s, size_t size)
+{
+	size_t n = strnlen(s, size);
+
+	memcpy(at, s, n);
+	at[n] = '\0';
+	return n + 1;
+}
+
+static size_t slot_pack(const struct esfm_vf_slot *s, char *buf)
+{
+	size_t n = 0;
+
+#define PACK(field) (memcpy(buf + n, &s->field, sizeof(s->field)), n += sizeof(s->field))
+	PACK(index);
+	PACK(addr.domain); /* field by field: the struct's padding is no content */
+	PACK(addr.bus);
+	PACK(addr.dev);
+	PACK(addr.fn);
+	PACK(state);
+	PACK(origin);
+	PACK(since);
+	PACK(worker_pid);
+	PACK(worker_start);
+#undef PACK
+	n += pack_str(buf + n, s->uuid, sizeof(s->uuid));
+	n += pack_str(buf + n, s->name, sizeof(s->name));
+	n += pack_str(buf + n, s->alias, sizeof(s->alias));
+	n += pack_str(buf + n, s->last_uuid, sizeof(s->last_uuid));
+	return n;
+}
+
 void esfm_state_clear(struct esfm_pool_state *st)
 {
 	free(st->vfs);
 	free(st->journal.taken);
+	source_free(st->source);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -205,15 +273,85 @@ static enum esfm_vf_origin parse_origin_name(const char *s)
  * tree of some 2,000 attribute nodes was built for one pass over it. An
  * element is seen once, at its start tag, with its attributes.
  */
+/* Every attribute name of the ledger, in any element (attr_names spells them). */
+enum attr {
+	A_INDEX,
+	A_ADDRESS,
+	A_STATE,
+	A_ORIGIN,
+	A_UUID,
+	A_NAME,
+	A_ALIAS,
+	A_LAST_UUID,
+	A_SINCE,
+	A_WORKER_PID,
+	A_WORKER_START,
+	A_PF,
+	A_GENERATION,
+	A_VERSION,
+	A_PATH,
+	A_KIND,
+	A_FLASHED_AT,
+	A_PID,
+	A_START,
+	A_WHAT,
+	A_OLD,
+	A_NEW,
+	A_NUMVFS,
+	A_HOW,
+	A_VM,
+	A_COUNT
+};
+
+static const char *const attr_names[A_COUNT] = {
+	"index",     "address", "state",      "origin",	      "uuid",  "name",	     "alias",
+	"last-uuid", "since",	"worker-pid", "worker-start", "pf",    "generation", "version",
+	"path",	     "kind",	"flashed-at", "pid",	      "start", "what",	     "old",
+	"new",	     "numvfs",	"how",	      "vm",
+};
+
+/* The index of @name in attr_names, or -1. */
+static int attr_id(const char *name)
+{
+	for (size_t i = 0; i < ESFM_ARRAY_SIZE(attr_names); i++)
+		if (attr_names[i][0] == name[0] && !strcmp(attr_names[i], name))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * An element's attributes are sorted out once, when it starts: looking each
+ * name up among all of them took a third of the time of reading a ledger.
+ */
 struct element {
 	const xmlChar **attrs; /* as startElementNs hands them: 5 pointers each */
 	int nattrs;
 	long line;
+	int at[A_COUNT]; /* where each known name is in attrs; -1: absent */
 };
 
-static int prop(const struct element *el, const char *name, char *buf, size_t len)
+static void element_init(struct element *el, const xmlChar **attrs, int nattrs, long line)
 {
-	return esfm_xml_sax_attr(el->attrs, el->nattrs, name, buf, len);
+	el->attrs = attrs;
+	el->nattrs = nattrs;
+	el->line = line;
+	for (size_t i = 0; i < ESFM_ARRAY_SIZE(el->at); i++)
+		el->at[i] = -1;
+	for (int i = 0; i < nattrs; i++) {
+		const char *name = esfm_xml_sax_name(attrs + 5 * i);
+		int id = name ? attr_id(name) : -1;
+
+		/* The first of a name, as esfm_xml_sax_attr reads it. */
+		if (id >= 0 && el->at[id] < 0)
+			el->at[id] = i;
+	}
+}
+
+/* The attribute @id of @el, as esfm_xml_sax_attr: 1 present, 0 absent, -1 too long. */
+static int prop(const struct element *el, enum attr id, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	return el->at[id] < 0 ? 0 : esfm_xml_sax_value(el->attrs + 5 * el->at[id], buf, len);
 }
 
 static int parse_slot(const struct element *n, struct esfm_vf_slot *s, const char *path,
@@ -225,43 +363,43 @@ static int parse_slot(const struct element *n, struct esfm_vf_slot *s, const cha
 	bool ok;
 
 	memset(s, 0, sizeof(*s));
-	prop(n, "index", v, sizeof(v));
+	prop(n, A_INDEX, v, sizeof(v));
 	if (!esfm_parse_uint(v, 65535, false, &idx))
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid vf index '%s'", path,
 				    n->line, v);
 	s->index = idx;
-	prop(n, "address", v, sizeof(v));
+	prop(n, A_ADDRESS, v, sizeof(v));
 	if (esfm_pci_addr_parse(v, &s->addr, err) < 0)
 		return esfm_err_prefix(err, "%s:%ld", path, n->line);
-	prop(n, "state", state, sizeof(state));
+	prop(n, A_STATE, state, sizeof(state));
 	s->state = parse_state_name(state, &ok);
 	if (!ok)
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid vf state '%s'", path,
 				    n->line, state);
-	if (prop(n, "origin", v, sizeof(v)) != 0) {
+	if (prop(n, A_ORIGIN, v, sizeof(v)) != 0) {
 		s->origin = parse_origin_name(v);
 		if (s->origin == ESFM_ORIGIN_NONE)
 			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
 					    "%s:%ld: invalid vf origin '%s'", path, n->line, v);
 	}
-	prop(n, "uuid", s->uuid, sizeof(s->uuid));
-	prop(n, "name", s->name, sizeof(s->name));
-	prop(n, "alias", s->alias, sizeof(s->alias));
-	prop(n, "last-uuid", s->last_uuid, sizeof(s->last_uuid));
-	if (prop(n, "since", v, sizeof(v)) != 0) {
+	prop(n, A_UUID, s->uuid, sizeof(s->uuid));
+	prop(n, A_NAME, s->name, sizeof(s->name));
+	prop(n, A_ALIAS, s->alias, sizeof(s->alias));
+	prop(n, A_LAST_UUID, s->last_uuid, sizeof(s->last_uuid));
+	if (prop(n, A_SINCE, v, sizeof(v)) != 0) {
 		errno = 0;
 		s->since = strtoll(v, &end, 10);
 		if (errno || end == v || *end || s->since < 0)
 			return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid since '%s'",
 					    path, n->line, v);
 	}
-	if (prop(n, "worker-pid", v, sizeof(v)) != 0) {
+	if (prop(n, A_WORKER_PID, v, sizeof(v)) != 0) {
 		errno = 0;
 		s->worker_pid = strtol(v, &end, 10);
 		if (errno || end == v || *end || s->worker_pid <= 0)
 			return esfm_err_set(err, ESFM_ERR_CONFIG, 0,
 					    "%s:%ld: invalid worker-pid '%s'", path, n->line, v);
-		prop(n, "worker-start", v, sizeof(v));
+		prop(n, A_WORKER_START, v, sizeof(v));
 		s->worker_start = strtoull(v, NULL, 10);
 	}
 	if (s->state != ESFM_VF_FREE && !s->uuid[0])
@@ -275,17 +413,17 @@ static int parse_busy(const struct element *n, const char *path, struct esfm_bus
 {
 	char v[64], *end;
 
-	prop(n, "pid", v, sizeof(v));
+	prop(n, A_PID, v, sizeof(v));
 	errno = 0;
 	b->pid = strtol(v, &end, 10);
 	if (errno || end == v || *end || b->pid <= 0)
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid busy pid '%s'", path,
 				    n->line, v);
-	prop(n, "start", v, sizeof(v));
+	prop(n, A_START, v, sizeof(v));
 	b->start = strtoull(v, NULL, 10);
-	prop(n, "since", v, sizeof(v));
+	prop(n, A_SINCE, v, sizeof(v));
 	b->since = strtoll(v, NULL, 10);
-	prop(n, "what", b->what, sizeof(b->what));
+	prop(n, A_WHAT, b->what, sizeof(b->what));
 	return 0;
 }
 
@@ -295,17 +433,17 @@ static int parse_journal(const struct element *n, const char *path, struct esfm_
 	char v[64];
 
 	j->active = true;
-	prop(n, "old", v, sizeof(v));
+	prop(n, A_OLD, v, sizeof(v));
 	if (!esfm_parse_uint(v, 65535, false, &j->old_count))
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid journal old '%s'",
 				    path, n->line, v);
-	prop(n, "new", v, sizeof(v));
+	prop(n, A_NEW, v, sizeof(v));
 	if (!esfm_parse_uint(v, 65535, false, &j->new_count))
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid journal new '%s'",
 				    path, n->line, v);
-	prop(n, "numvfs", v, sizeof(v));
+	prop(n, A_NUMVFS, v, sizeof(v));
 	j->numvfs = !strcmp(v, "changing");
-	prop(n, "pf", v, sizeof(v));
+	prop(n, A_PF, v, sizeof(v));
 	j->pf_removed = !strcmp(v, "removed");
 	return 0;
 }
@@ -316,15 +454,15 @@ static int parse_taken(const struct element *c, const char *path, struct esfm_jo
 	struct esfm_journal_taken t = {0};
 	char v[64];
 
-	prop(c, "index", v, sizeof(v));
+	prop(c, A_INDEX, v, sizeof(v));
 	if (!esfm_parse_uint(v, 65535, false, &t.index))
 		return esfm_err_set(err, ESFM_ERR_CONFIG, 0, "%s:%ld: invalid journal index '%s'",
 				    path, c->line, v);
-	prop(c, "how", v, sizeof(v));
+	prop(c, A_HOW, v, sizeof(v));
 	t.paused = !strcmp(v, "paused");
-	prop(c, "uuid", t.uuid, sizeof(t.uuid));
-	prop(c, "vm", t.vm, sizeof(t.vm));
-	prop(c, "alias", t.alias, sizeof(t.alias));
+	prop(c, A_UUID, t.uuid, sizeof(t.uuid));
+	prop(c, A_VM, t.vm, sizeof(t.vm));
+	prop(c, A_ALIAS, t.alias, sizeof(t.alias));
 	return esfm_journal_add(j, &t, err);
 }
 
@@ -333,10 +471,10 @@ static int parse_root(const struct element *root, const char *path, struct esfm_
 {
 	char v[64];
 
-	prop(root, "pf", v, sizeof(v));
+	prop(root, A_PF, v, sizeof(v));
 	if (esfm_pci_addr_parse(v, &st->pf, err) < 0)
 		return esfm_err_prefix(err, "%s", path);
-	if (prop(root, "generation", v, sizeof(v)) != 0) {
+	if (prop(root, A_GENERATION, v, sizeof(v)) != 0) {
 		char *end;
 
 		errno = 0;
@@ -358,12 +496,16 @@ enum damage_rank { DAMAGE_ROOT, DAMAGE_BUSY, DAMAGE_JOURNAL, DAMAGE_VF, DAMAGE_N
 struct ledger_reader {
 	struct esfm_xml_sax sax; /* first: the parser's _private points here */
 	const char *path;
+	const char *text; /* the text parsed, when the spans of its <vf> are wanted */
+	size_t len;
+	struct ledger_span *span; /* [cap]: where each slot's element lies in @text */
 	struct esfm_pool_state *st;
 	int depth;    /* elements open */
 	bool foreign; /* the root is not <esfm-state> */
 	bool seen_bitstream, seen_busy, seen_journal;
 	int journal_depth; /* depth of the first <journal> while it is open, else 0 */
 	size_t cap;	   /* slots allocated in st->vfs */
+	size_t first_cap;  /* the first allocation: as many as the text has <vf */
 	enum damage_rank rank;
 	struct esfm_err damage;
 };
@@ -382,12 +524,19 @@ static int add_slot(struct ledger_reader *r, const struct element *el, struct es
 	size_t n = st->nvfs;
 
 	if (n == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 64;
+		size_t cap = r->cap ? 2 * r->cap : r->first_cap;
 		struct esfm_vf_slot *v = realloc(st->vfs, cap * sizeof(*v));
 
 		if (!v)
 			return esfm_err_sys(err, ENOMEM, "cannot load %s", r->path);
 		st->vfs = v;
+		if (r->text) {
+			struct ledger_span *sp = realloc(r->span, cap * sizeof(*sp));
+
+			if (!sp)
+				return esfm_err_sys(err, ENOMEM, "cannot load %s", r->path);
+			r->span = sp;
+		}
 		r->cap = cap;
 	}
 	st->nvfs++;
@@ -400,12 +549,40 @@ static int add_slot(struct ledger_reader *r, const struct element *el, struct es
 	return 0;
 }
 
+/*
+ * Where the <vf> element whose start tag the parser has just read lies in the
+ * text: "<vf .../>" alone, so that its bytes mean the same anywhere in a
+ * ledger. An element with content, in a namespace, with a prefixed attribute
+ * or declaring one has no span (len 0): it is serialised anew when saved.
+ */
+static struct ledger_span vf_span(const struct ledger_reader *r, void *ctx, bool namespaced,
+				  const xmlChar **attrs, int nattrs)
+{
+	struct ledger_span none = {.len = 0};
+	long at = esfm_xml_sax_offset(ctx);
+	const char *open;
+
+	if (namespaced)
+		return none;
+	for (int i = 0; i < nattrs; i++)
+		if (attrs[5 * i + 1])
+			return none;
+	/* At the start tag's end; no '<' can appear inside a start tag. */
+	if (at < 0 || (size_t)at + 2 > r->len || memcmp(r->text + at, "/>", 2))
+		return none;
+	open = memrchr(r->text, '<', (size_t)at);
+	if (!open || strncmp(open, "<vf", 3) || !open[3] || !strchr(" \t\r\n/", open[3]))
+		return none;
+	return (struct ledger_span){.off = (size_t)(open - r->text),
+				    .len = (size_t)(r->text + at + 2 - open)};
+}
+
 static void ledger_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 			 const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
 			 int nb_attributes, int nb_defaulted, const xmlChar **attributes)
 {
 	struct ledger_reader *r = ((xmlParserCtxtPtr)ctx)->_private;
-	const struct element el = {attributes, nb_attributes, esfm_xml_sax_line(ctx)};
+	struct element el;
 	/* An unbound prefix: libxml2's tree names it "prefix:name", which is no name we read. */
 	const char *name = prefix && !uri ? "" : (const char *)localname;
 	int depth = r->depth++;
@@ -417,6 +594,7 @@ static void ledger_start(void *ctx, const xmlChar *localname, const xmlChar *pre
 	(void)nb_defaulted; /* none: there is no DTD */
 	if (r->foreign)
 		return;
+	element_init(&el, attributes, nb_attributes, esfm_xml_sax_line(ctx));
 	if (depth == 0) {
 		if (strcmp(name, "esfm-state")) {
 			r->foreign = true;
@@ -425,15 +603,20 @@ static void ledger_start(void *ctx, const xmlChar *localname, const xmlChar *pre
 			damaged(r, DAMAGE_ROOT, &err);
 		} else if (parse_root(&el, r->path, r->st, &err) < 0) {
 			damaged(r, DAMAGE_ROOT, &err);
+		} else if (prop(&el, A_VERSION, v, sizeof(v)) != 1 || strcmp(v, "1")) {
+			r->text = NULL; /* written in another format: every slot is written anew */
 		}
 	} else if (depth == 1 && !strcmp(name, "vf")) {
 		if (add_slot(r, &el, &err) < 0)
 			damaged(r, DAMAGE_VF, &err);
+		else if (r->text)
+			r->span[r->st->nvfs - 1] = vf_span(r, ctx, prefix || uri || nb_namespaces,
+							   attributes, nb_attributes);
 	} else if (depth == 1 && !strcmp(name, "bitstream") && !r->seen_bitstream) {
 		r->seen_bitstream = true;
-		prop(&el, "path", r->st->bitstream, sizeof(r->st->bitstream));
-		prop(&el, "kind", r->st->bitstream_kind, sizeof(r->st->bitstream_kind));
-		prop(&el, "flashed-at", v, sizeof(v));
+		prop(&el, A_PATH, r->st->bitstream, sizeof(r->st->bitstream));
+		prop(&el, A_KIND, r->st->bitstream_kind, sizeof(r->st->bitstream_kind));
+		prop(&el, A_FLASHED_AT, v, sizeof(v));
 		r->st->flashed_at = strtoll(v, NULL, 10);
 	} else if (depth == 1 && !strcmp(name, "busy") && !r->seen_busy) {
 		r->seen_busy = true;
@@ -462,9 +645,48 @@ static void ledger_end(void *ctx, const xmlChar *localname, const xmlChar *prefi
 		r->journal_depth = 0;
 }
 
+static int ledger_parse(const char *text, size_t len, const char *path, const char *pool,
+			struct esfm_pool_state *st, struct ledger_reader *r, struct esfm_err *err);
+
+/*
+ * Keep @text (taken) and where each slot was read in it: a save writes the
+ * slots that did not change from there. Without memory it only costs that.
+ */
+static void keep_source(struct esfm_pool_state *st, char **text, struct ledger_reader *r)
+{
+	struct esfm_ledger_source *src;
+	size_t used = 0;
+	char *shrunk;
+
+	if (!r->text || !st->nvfs)
+		return;
+	/* The bound is never touched beyond what the packs use: no page faults for it. */
+	src = calloc(1, sizeof(*src));
+	if (!src || !(src->packed = malloc(st->nvfs * SLOT_PACK_MAX))) {
+		free(src);
+		return;
+	}
+	for (size_t i = 0; i < st->nvfs; i++) {
+		r->span[i].packed_off = used;
+		r->span[i].packed_len = slot_pack(&st->vfs[i], src->packed + used);
+		used += r->span[i].packed_len;
+	}
+	shrunk = realloc(src->packed, used);
+	if (shrunk)
+		src->packed = shrunk;
+	src->text = *text;
+	*text = NULL;
+	src->span = r->span;
+	r->span = NULL;
+	src->nslots = st->nvfs;
+	st->source = src;
+}
+
 int esfm_state_load(const char *state_dir, const char *pool, struct esfm_pool_state *st,
 		    struct esfm_err *err)
 {
+	struct ledger_reader r = {0};
+	int res;
 	_cleanup_free_ char *text = NULL;
 	char path[PATH_MAX];
 	_cleanup_close_ int dfd = -1;
@@ -487,26 +709,56 @@ int esfm_state_load(const char *state_dir, const char *pool, struct esfm_pool_st
 		}
 		return -1;
 	}
-	return esfm_state_parse(text, len, path, pool, st, err);
+	r.text = text;
+	r.len = len;
+	res = ledger_parse(text, len, path, pool, st, &r, err);
+	if (res == 0)
+		keep_source(st, &text, &r);
+	free(r.span);
+	return res;
 }
 
 int esfm_state_parse(const char *text, size_t len, const char *path, const char *pool,
 		     struct esfm_pool_state *st, struct esfm_err *err)
 {
-	struct ledger_reader r = {
-		.sax = {.start = ledger_start, .end = ledger_end},
-		.path = path,
-		.st = st,
-		.rank = DAMAGE_NONE,
-	};
+	struct ledger_reader r = {0};
+
+	return ledger_parse(text, len, path, pool, st, &r, err);
+}
+
+/*
+ * How many slots to allocate at first: the "<vf" in the text (an upper
+ * bound), so that a 252-slot ledger is not copied from 64 to 128 to 256.
+ */
+static size_t vf_count_hint(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+	size_t n = 0;
+
+	while (n < 4096 && (p = memchr(p, '<', (size_t)(end - p)))) {
+		n += end - p >= 3 && p[1] == 'v' && p[2] == 'f';
+		p++;
+	}
+	return n ? n : 64;
+}
+
+/* Parse with @r (whose text and len say whether spans are wanted). */
+static int ledger_parse(const char *text, size_t len, const char *path, const char *pool,
+			struct esfm_pool_state *st, struct ledger_reader *r, struct esfm_err *err)
+{
 	int bad;
 
+	r->sax = (struct esfm_xml_sax){.start = ledger_start, .end = ledger_end};
+	r->first_cap = vf_count_hint(text, len);
+	r->path = path;
+	r->st = st;
+	r->rank = DAMAGE_NONE;
 	memset(st, 0, sizeof(*st));
 	snprintf(st->pool, sizeof(st->pool), "%s", pool);
-	bad = esfm_xml_sax_parse(text, len, path, &r.sax, err);
+	bad = esfm_xml_sax_parse(text, len, path, &r->sax, err);
 
-	if (bad == 0 && r.rank != DAMAGE_NONE) {
-		*err = r.damage;
+	if (bad == 0 && r->rank != DAMAGE_NONE) {
+		*err = r->damage;
 		bad = -1;
 	}
 	if (bad < 0) {
@@ -599,11 +851,48 @@ static int journal_to_xml(xmlTextWriterPtr w, const struct esfm_journal *j)
 	return end(w);
 }
 
-/* The whole ledger as XML text in @buf. */
+/* The span of slot @i in the text @st was loaded from, if the slot is still as read there. */
+static const struct ledger_span *unchanged_span(const struct esfm_pool_state *st, size_t i)
+{
+	const struct esfm_ledger_source *src = st->source;
+	char now[SLOT_PACK_MAX];
+	const struct ledger_span *sp;
+
+	if (!src || i >= src->nslots || !src->span[i].len)
+		return NULL;
+	sp = &src->span[i];
+	if (slot_pack(&st->vfs[i], now) != sp->packed_len ||
+	    memcmp(now, src->packed + sp->packed_off, sp->packed_len))
+		return NULL;
+	return sp;
+}
+
+/*
+ * A slot as it was read: its element's bytes again, on a line of its own as
+ * the writer indents it. Only once the root's start tag is closed (the
+ * writer closes it without a newline for raw text).
+ */
+static int slot_as_read(xmlTextWriterPtr w, const struct esfm_pool_state *st,
+			const struct ledger_span *sp)
+{
+	return xmlTextWriterWriteRawLen(w, BAD_CAST "  ", 2) < 0 ||
+			       xmlTextWriterWriteRawLen(w, BAD_CAST st->source->text + sp->off,
+							(int)sp->len) < 0 ||
+			       xmlTextWriterWriteRawLen(w, BAD_CAST "\n", 1) < 0
+		       ? -1
+		       : 0;
+}
+
+/*
+ * The whole ledger as XML text in @buf. Of 252 slots a prepare changes one:
+ * the others are written as they were read (unchanged_span), which is most
+ * of what the writer cost at each VM start.
+ */
 static int state_to_xml(xmlBufferPtr buf, const struct esfm_pool_state *st)
 {
 	xmlTextWriterPtr w = xmlNewTextWriterMemory(buf, 0);
 	char a[ESFM_PCI_ADDR_STRLEN];
+	bool closed; /* the root's start tag: an element was written into it */
 	int r = -1;
 
 	if (!w || xmlTextWriterSetIndent(w, 1) < 0 ||
@@ -625,9 +914,14 @@ static int state_to_xml(xmlBufferPtr buf, const struct esfm_pool_state *st)
 		goto out;
 	if (st->journal.active && journal_to_xml(w, &st->journal) < 0)
 		goto out;
-	for (size_t i = 0; i < st->nvfs; i++)
-		if (slot_to_xml(w, &st->vfs[i]) < 0)
+	closed = st->bitstream[0] || st->busy.pid || st->journal.active;
+	for (size_t i = 0; i < st->nvfs; i++) {
+		const struct ledger_span *sp = closed ? unchanged_span(st, i) : NULL;
+
+		if (sp ? slot_as_read(w, st, sp) < 0 : slot_to_xml(w, &st->vfs[i]) < 0)
 			goto out;
+		closed = true;
+	}
 	if (xmlTextWriterEndDocument(w) < 0)
 		goto out;
 	r = 0;
@@ -663,7 +957,8 @@ int esfm_state_save(const char *state_dir, struct esfm_pool_state *st, struct es
 		return -1;
 	remove_stale_temps(state_dir, st->pool);
 	st->generation++;
-	buf = xmlBufferCreate();
+	/* About what a slot takes: a buffer grown from 4 KiB copied the ledger five times. */
+	buf = xmlBufferCreateSize(st->nvfs * 256 + 1024);
 	if (!buf || state_to_xml(buf, st) < 0) {
 		xmlBufferFree(buf);
 		return esfm_err_sys(err, ENOMEM, "cannot build %s", path);

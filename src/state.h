@@ -87,6 +87,8 @@ struct esfm_journal {
 	struct esfm_journal_taken *taken;
 };
 
+struct esfm_ledger_source;
+
 struct esfm_pool_state {
 	char pool[ESFM_NAME_MAX];
 	struct esfm_pci_addr pf;
@@ -98,6 +100,12 @@ struct esfm_pool_state {
 	struct esfm_vf_slot *vfs; /* vfs[i].index == i */
 	struct esfm_busy_mark busy;
 	struct esfm_journal journal;
+	/*
+	 * The file this state was loaded from (state.c), owned: a save writes
+	 * the <vf> of a slot that did not change as it was read, without
+	 * serialising it again. NULL when the state was not loaded from a file.
+	 */
+	struct esfm_ledger_source *source;
 };
 
 struct esfm_state_lock {

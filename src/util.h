@@ -82,6 +82,13 @@ int esfm_write_file_atomic(const char *path, const char *data, size_t len, struc
 int esfm_write_file_atomic_mode(const char *path, const char *data, size_t len, unsigned mode,
 				struct esfm_err *err);
 
+/*
+ * A directory whose files whoever runs esfm may trust: owned by root (or by
+ * the effective user) and writable by no one else.
+ */
+struct stat;
+bool esfm_dir_is_private(const struct stat *st);
+
 /* Same for @name relative to the directory @dirfd; @path names it in errors. */
 int esfm_write_file_atomic_at(int dirfd, const char *name, const char *path, const char *data,
 			      size_t len, struct esfm_err *err);

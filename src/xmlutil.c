@@ -8,6 +8,7 @@
 
 #include <libxml/SAX2.h>
 #include <libxml/parser.h>
+#include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlsave.h>
 
@@ -108,10 +109,30 @@ static void skip_comment(void *ctx, const xmlChar *value)
 	(void)value;
 }
 
+struct chunks {
+	const char *next;
+	size_t left;
+};
+
+/* An xmlInputReadCallback over a buffer in memory. */
+static int read_chunk(void *data, char *out, int len)
+{
+	struct chunks *c = data;
+	size_t n = len < 0 ? 0 : c->left < (size_t)len ? c->left : (size_t)len;
+
+	memcpy(out, c->next, n);
+	c->next += n;
+	c->left -= n;
+	return (int)n;
+}
+
 int esfm_xml_sax_parse(const char *buf, size_t len, const char *what, struct esfm_xml_sax *sax,
 		       struct esfm_err *err)
 {
 	xmlParserCtxtPtr ctxt = new_parser(len, what, err);
+	struct chunks from = {buf, len};
+	xmlParserInputBufferPtr input;
+	xmlParserInputPtr stream;
 	xmlDocPtr doc;
 	int r = 0;
 
@@ -125,8 +146,24 @@ int esfm_xml_sax_parse(const char *buf, size_t len, const char *what, struct esf
 	ctxt->sax->endElementNs = sax->end;
 	ctxt->_private = sax;
 	sax->doctype_line = 0;
-	/* No handler builds a document: NULL here says nothing, wellFormed does. */
-	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL, ESFM_XML_PARSE_FLAGS);
+	/*
+	 * What xmlCtxtReadMemory does, but the parser reads @buf in its own
+	 * small chunks: xmlCtxtReadMemory copied all of it into a buffer first
+	 * (a 40 KiB ledger into 64 KiB at every prepare). No handler builds a
+	 * document: what the parser says is in wellFormed.
+	 */
+	input = xmlParserInputBufferCreateIO(read_chunk, NULL, &from, XML_CHAR_ENCODING_NONE);
+	stream = input ? xmlNewIOInputStream(ctxt, input, XML_CHAR_ENCODING_NONE) : NULL;
+	if (!stream) {
+		xmlFreeParserInputBuffer(input);
+		xmlFreeParserCtxt(ctxt);
+		return esfm_err_sys(err, ENOMEM, "cannot allocate XML parser");
+	}
+	inputPush(ctxt, stream);
+	xmlCtxtUseOptions(ctxt, ESFM_XML_PARSE_FLAGS);
+	xmlParseDocument(ctxt);
+	doc = ctxt->myDoc;
+	ctxt->myDoc = NULL;
 	xmlFreeDoc(doc);
 	if (sax->doctype_line)
 		r = esfm_err_set(err, ESFM_ERR_CONFIG, 0,
@@ -138,29 +175,47 @@ int esfm_xml_sax_parse(const char *buf, size_t len, const char *what, struct esf
 	return r;
 }
 
+long esfm_xml_sax_offset(void *ctx)
+{
+	xmlParserInputPtr in = ((xmlParserCtxtPtr)ctx)->input;
+
+	if (!in || !in->base || !in->cur || (in->buf && in->buf->encoder))
+		return -1;
+	return (long)in->consumed + (long)(in->cur - in->base);
+}
+
+int esfm_xml_sax_value(const xmlChar **attr, char *buf, size_t len)
+{
+	const char *v = (const char *)attr[3], *e = (const char *)attr[4];
+	size_t n = 0;
+
+	while (v < e) {
+		/* The parser hands a '&' (written &amp; or &#38;) over as "&#38;". */
+		const char *amp = memchr(v, '&', (size_t)(e - v));
+		size_t run = (size_t)((amp ? amp : e) - v) + (amp != NULL);
+
+		if (n + run >= len) {
+			buf[0] = '\0';
+			return -1;
+		}
+		memcpy(buf + n, v, run);
+		n += run;
+		v += run;
+		if (amp && e - amp >= 5 && !memcmp(amp, "&#38;", 5))
+			v += 4;
+	}
+	buf[n] = '\0';
+	return 1;
+}
+
 int esfm_xml_sax_attr(const xmlChar **attrs, int nb, const char *name, char *buf, size_t len)
 {
 	buf[0] = '\0';
 	for (int i = 0; i < nb; i++, attrs += 5) {
-		const char *v = (const char *)attrs[3], *e = (const char *)attrs[4];
-		size_t n = 0;
+		const char *n = esfm_xml_sax_name(attrs);
 
-		/* An unbound prefix: libxml2's tree names it "prefix:name", never @name. */
-		if ((attrs[1] && !attrs[2]) || strcmp((const char *)attrs[0], name))
-			continue;
-		while (v < e) {
-			/* The parser hands a '&' (written &amp; or &#38;) over as "&#38;". */
-			size_t step = *v == '&' && e - v >= 5 && !memcmp(v, "&#38;", 5) ? 5 : 1;
-
-			if (n + 1 >= len) {
-				buf[0] = '\0';
-				return -1;
-			}
-			buf[n++] = *v;
-			v += step;
-		}
-		buf[n] = '\0';
-		return 1;
+		if (n && !strcmp(n, name))
+			return esfm_xml_sax_value(attrs, buf, len);
 	}
 	return 0;
 }

@@ -43,6 +43,13 @@ struct esfm_xml_sax {
 int esfm_xml_sax_parse(const char *buf, size_t len, const char *what, struct esfm_xml_sax *sax,
 		       struct esfm_err *err);
 
+/*
+ * Byte offset in the buffer parsed of where the parser stands at a callback
+ * (at a start tag's "/>" or ">"), or -1 when the input is being converted
+ * from another encoding, so that offsets in the text are not the parser's.
+ */
+long esfm_xml_sax_offset(void *ctx);
+
 /* Line of the parser at a callback (that of the element's start tag end). */
 #define esfm_xml_sax_line(ctx) ((long)xmlSAX2GetLineNumber(ctx))
 
@@ -52,6 +59,16 @@ int esfm_xml_sax_parse(const char *buf, size_t len, const char *what, struct esf
  * than @len allows ("" in @buf for both).
  */
 int esfm_xml_sax_attr(const xmlChar **attrs, int nb, const char *name, char *buf, size_t len);
+
+/*
+ * One attribute of a startElementNs callback (@attr: its 5 pointers): its
+ * local name, or NULL for a name with an unbound prefix (libxml2's tree names
+ * it "prefix:name", which is no name esfm reads)...
+ */
+#define esfm_xml_sax_name(attr) ((attr)[1] && !(attr)[2] ? NULL : (const char *)(attr)[0])
+
+/* ...and its value copied into @buf as esfm_xml_sax_attr does: 1, or -1 (and "") if too long. */
+int esfm_xml_sax_value(const xmlChar **attr, char *buf, size_t len);
 
 /* First element child of @node named @name (no namespace check), or NULL. */
 xmlNodePtr esfm_xml_child(xmlNodePtr node, const char *name);

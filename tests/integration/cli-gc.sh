@@ -43,7 +43,7 @@ EOF
 export ESFM_CONF_DIR=$work/conf
 now=$(date +%s)
 slot() { # index function state origin uuid name since
-	printf "  <vf index='%s' address='0000:83:%s' state='%s' origin='%s' uuid='%s' name='%s' alias='ua-esfm-fpga0-%s' since='%s'/>\n" \
+	printf '  <vf index="%s" address="0000:83:%s" state="%s" origin="%s" uuid="%s" name="%s" alias="ua-esfm-fpga0-%s" since="%s"/>\n' \
 		"$1" "$2" "$3" "$4" "$5" "$6" "$1" "$7"
 }
 {
@@ -53,7 +53,7 @@ slot() { # index function state origin uuid name since
 	slot 2 00.6 attached cli "$(uuid 2)" idle 1000             # running, XML lacks it: freed
 	slot 3 00.7 attached hook "$(uuid 3)" off 1000             # hook loan, VM not running: freed
 	slot 4 01.0 attached hook "$(uuid 1)" holder 1000          # running and holds it: kept
-	slot 5 01.1 free hook "" "" 1000 | sed "s/ origin='hook' uuid='' name=''//"
+	slot 5 01.1 free hook "" "" 1000 | sed 's/ origin="hook" uuid="" name=""//'
 	echo "</esfm-state>"
 } >"$work/state/fpga0.state"
 chmod 600 "$work/state/fpga0.state"

@@ -50,7 +50,6 @@ static void rng_structured(void *ctx, xmlErrorPtr e)
 
 /* The schema compiled last, and the text it was compiled from (a verdict is for those bytes). */
 static xmlRelaxNGPtr cached_rng;
-static char cached_schema[PATH_MAX];
 static char *cached_text;
 static size_t cached_len;
 
@@ -61,8 +60,7 @@ static int compile_schema(const char *schema, const char *text, size_t len, stru
 	xmlRelaxNGPtr rng;
 	char *copy;
 
-	if (cached_rng && !strcmp(cached_schema, schema) && cached_len == len &&
-	    !memcmp(cached_text, text, len))
+	if (cached_rng && cached_len == len && !memcmp(cached_text, text, len))
 		return 0;
 	copy = malloc(len + 1);
 	if (!copy)
@@ -85,7 +83,6 @@ static int compile_schema(const char *schema, const char *text, size_t len, stru
 	if (cached_rng)
 		xmlRelaxNGFree(cached_rng);
 	cached_rng = rng;
-	snprintf(cached_schema, sizeof(cached_schema), "%s", schema);
 	free(cached_text);
 	cached_text = copy;
 	cached_len = len;
@@ -114,10 +111,9 @@ static int validate(const struct esfm_conf *conf, const char *path, const char *
 	memset(&errs, 0, sizeof(errs));
 	if (esfm_snprintf(schema, sizeof(schema), err, "%s/pool.rng", conf->template_dir) < 0)
 		return -1;
-	if (access(schema, R_OK) < 0 ||
-	    esfm_read_file(schema, 1 << 20, &rng_text, &rng_len, &e) < 0) {
-		esfm_err_set(err, ESFM_ERR_CONFIG, e.errnum ? e.errnum : errno,
-			     "cannot read the pool schema %s", schema);
+	if (esfm_read_file(schema, 1 << 20, &rng_text, &rng_len, &e) < 0) {
+		esfm_err_set(err, ESFM_ERR_CONFIG, e.errnum, "cannot read the pool schema %s",
+			     schema);
 		return esfm_err_hint(err, "check template_dir in esfm.conf and the installation");
 	}
 	v = (struct esfm_verdict_of){

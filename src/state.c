@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "state.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -930,22 +929,6 @@ out:
 	return r;
 }
 
-/* Temp files of writers that died before their rename; safe to drop under the lock. */
-static void remove_stale_temps(const char *state_dir, const char *pool)
-{
-	char prefix[ESFM_NAME_MAX + 16];
-	struct dirent *de;
-	DIR *d = opendir(state_dir);
-
-	if (!d)
-		return;
-	snprintf(prefix, sizeof(prefix), "%s.state.tmp.", pool);
-	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, prefix, strlen(prefix)))
-			unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-}
-
 int esfm_state_save(const char *state_dir, struct esfm_pool_state *st, struct esfm_err *err)
 {
 	xmlBufferPtr buf = NULL;
@@ -955,7 +938,6 @@ int esfm_state_save(const char *state_dir, struct esfm_pool_state *st, struct es
 
 	if (state_path(state_dir, st->pool, "state", path, sizeof(path), err) < 0)
 		return -1;
-	remove_stale_temps(state_dir, st->pool);
 	st->generation++;
 	/* About what a slot takes: a buffer grown from 4 KiB copied the ledger five times. */
 	buf = xmlBufferCreateSize(st->nvfs * 256 + 1024);
@@ -964,6 +946,8 @@ int esfm_state_save(const char *state_dir, struct esfm_pool_state *st, struct es
 		return esfm_err_sys(err, ENOMEM, "cannot build %s", path);
 	}
 	dfd = state_dir_open(state_dir, false, err);
+	if (dfd >= 0)
+		esfm_remove_stale_temps_at(dfd, strrchr(path, '/') + 1, true); /* under the lock */
 	r = dfd < 0 ? -1
 		    : esfm_write_file_atomic_at(dfd, strrchr(path, '/') + 1, path,
 						(const char *)xmlBufferContent(buf),

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -312,6 +314,35 @@ int esfm_write_file_atomic_mode(const char *path, const char *data, size_t len, 
 	if (dfd < 0)
 		return esfm_err_sys(err, errno, "cannot open the directory of %s", path);
 	return write_atomic_at(dfd, basename(base), path, data, len, (mode_t)mode, err);
+}
+
+void esfm_remove_stale_temps_at(int dirfd, const char *name, bool locked)
+{
+	size_t prefix_len = strlen(name) + strlen(".tmp.");
+	struct dirent *de;
+	DIR *d;
+	int fd = dup(dirfd);
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	rewinddir(d); /* the copy shares @dirfd's offset: an earlier listing left it at the end */
+	while ((de = readdir(d))) {
+		const char *pid_text = de->d_name + prefix_len;
+		unsigned pid;
+
+		if (strncmp(de->d_name, name, strlen(name)) ||
+		    strncmp(de->d_name + strlen(name), ".tmp.", 5) ||
+		    !esfm_parse_uint(pid_text, INT_MAX, false, &pid) || !pid)
+			continue;
+		if (locked || (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+			unlinkat(dirfd, de->d_name, 0);
+	}
+	closedir(d);
 }
 
 bool esfm_parse_uint(const char *s, unsigned max, bool hex, unsigned *out)

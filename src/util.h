@@ -93,6 +93,14 @@ bool esfm_dir_is_private(const struct stat *st);
 int esfm_write_file_atomic_at(int dirfd, const char *name, const char *path, const char *data,
 			      size_t len, struct esfm_err *err);
 
+/*
+ * Remove the temp files <name>.tmp.<pid> in @dirfd that writers (the atomic
+ * writes above) left when they died before their rename. With @locked (the
+ * caller holds the lock every writer of @name takes) all of them are stale;
+ * without it a live writer's file stays. Best effort: nothing fails.
+ */
+void esfm_remove_stale_temps_at(int dirfd, const char *name, bool locked);
+
 /* Strict unsigned parse: whole string, base 10 (or 16 with @hex), <= max. */
 bool esfm_parse_uint(const char *s, unsigned max, bool hex, unsigned *out);
 

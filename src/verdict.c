@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "verdict.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -72,28 +71,6 @@ bool esfm_verdict_known(const struct esfm_verdict_of *v)
 	return have_len == want_len && !memcmp(have, want, want_len);
 }
 
-/* Temp files of writers killed before their rename. */
-static void remove_stale_temps(int dfd, const char *name)
-{
-	char prefix[NAME_MAX + 8];
-	struct dirent *de;
-	DIR *d;
-	int fd = dup(dfd);
-
-	if (fd < 0)
-		return;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
-	snprintf(prefix, sizeof(prefix), "%s.tmp.", name);
-	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, prefix, strlen(prefix)))
-			unlinkat(dfd, de->d_name, 0);
-	closedir(d);
-}
-
 void esfm_verdict_remember(const struct esfm_verdict_of *v)
 {
 	_cleanup_free_ char *data = NULL;
@@ -105,6 +82,6 @@ void esfm_verdict_remember(const struct esfm_verdict_of *v)
 	if (!record_name(v, name, sizeof(name)) || (dfd = open_trusted(v->state_dir)) < 0 ||
 	    !(data = record(v, &len)))
 		return;
-	remove_stale_temps(dfd, name);
+	esfm_remove_stale_temps_at(dfd, name, false); /* taken without a lock */
 	(void)esfm_write_file_atomic_at(dfd, name, name, data, len, &err);
 }

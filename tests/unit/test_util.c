@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include "util.h"
 
@@ -710,6 +711,50 @@ static void test_write_atomic_stale_temp_file(void **state)
 	}
 }
 
+/* A pid that was just alive and is not any more. */
+static pid_t dead_pid(void)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	return pid;
+}
+
+/*
+ * Without the lock only the temp files of writers that died go: a live
+ * writer's and files that merely look alike stay.
+ */
+static void test_remove_stale_temps(void **state)
+{
+	struct tu_tmpdir *fx = *state;
+	char dead[PATH_MAX], live[PATH_MAX], other[PATH_MAX], odd[PATH_MAX], target[PATH_MAX];
+	int dfd;
+
+	tu_write(tu_path(target, "%s/conf", fx->dir), "kept\n");
+	tu_write(tu_path(dead, "%s/conf.tmp.%ld", fx->dir, (long)dead_pid()), "half");
+	tu_write(tu_path(live, "%s/conf.tmp.%ld", fx->dir, (long)getppid()), "writing");
+	tu_write(tu_path(other, "%s/confx.tmp.%ld", fx->dir, (long)dead_pid()), "not ours");
+	tu_write(tu_path(odd, "%s/conf.tmp.12ab", fx->dir), "not a pid");
+	dfd = open(fx->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	esfm_remove_stale_temps_at(dfd, "conf", false);
+	assert_int_equal(access(dead, F_OK), -1);
+	tu_assert_file(live, "writing");
+	tu_assert_file(other, "not ours");
+	tu_assert_file(odd, "not a pid");
+	tu_assert_file(target, "kept\n");
+	/* Under the writers' lock no writer is live: the live-looking one goes too. */
+	esfm_remove_stale_temps_at(dfd, "conf", true);
+	close(dfd);
+	assert_int_equal(access(live, F_OK), -1);
+	tu_assert_file(other, "not ours");
+	tu_assert_file(odd, "not a pid");
+	tu_assert_file(target, "kept\n");
+}
+
 static void test_write_atomic_missing_dir(void **state)
 {
 	struct tu_tmpdir *fx = *state;
@@ -899,6 +944,7 @@ int main(void)
 		F(test_write_atomic_refuses_symlink_at_temp),
 		F(test_write_atomic_refuses_symlink_at_temp_existing_target),
 		F(test_write_atomic_stale_temp_file),
+		F(test_remove_stale_temps),
 		F(test_write_atomic_missing_dir),
 		F(test_write_atomic_rename_failure_cleans_temp),
 		T(test_write_atomic_overlong_path),
